@@ -1,0 +1,1 @@
+// AngioDICOM module: placeholder until its stage lands.

@@ -1,0 +1,1 @@
+// AngioPhantom module: placeholder until its stage lands.

@@ -1,0 +1,1 @@
+// AngioPipeline module: placeholder until its stage lands.

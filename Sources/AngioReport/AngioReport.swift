@@ -1,0 +1,1 @@
+// AngioReport module: placeholder until its stage lands.

@@ -1,0 +1,3 @@
+#include <png.h>
+#include "angio_png.h"
+int angio_png_version(void) { return PNG_LIBPNG_VER; }

@@ -1,0 +1,1 @@
+// QCA module: placeholder until its stage lands.

@@ -1,0 +1,18 @@
+import XCTest
+import Foundation
+
+final class CLIHelpTests: XCTestCase {
+    func testHelpListsSubcommands() throws {
+        let result = try CLIHarness.run(["--help"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for command in ["info", "frames", "phantom", "analyze", "compare", "qa", "summarize"] {
+            XCTAssertTrue(result.stdout.contains(command), "help lacks \(command)")
+        }
+    }
+
+    func testUnknownOptionIsUsageError() throws {
+        let result = try CLIHarness.run(["info", "--no-such-option"])
+        XCTAssertEqual(result.status, 2, "usage errors exit 2")
+        XCTAssertTrue(result.stderr.contains("no-such-option"), result.stderr)
+    }
+}
