@@ -1,1 +1,0 @@
-// QCA module: placeholder until its stage lands.
