@@ -1,1 +1,0 @@
-// AngioPhantom module: placeholder until its stage lands.
