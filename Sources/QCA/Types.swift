@@ -24,6 +24,8 @@ public struct VesselMeasurement: Sendable, Equatable {
     public var referenceDiameter: [Double]
     /// Standard uncertainty of `diameter` (px) from the fit covariance and local scatter.
     public var diameterUncertainty: [Double]
+    /// Standard uncertainty of `referenceDiameter` (px), from the reference fit.
+    public var referenceUncertainty: [Double] = []
     /// False where the profile could not be measured (overlap, junction zone, failed fit).
     public var valid: [Bool]
     /// Samples in `[measurableRange]` are away from segment ends and junctions; lesions are

@@ -1,0 +1,115 @@
+import Foundation
+import VesselCore
+
+/// Finds and ranks lesions on measured vessels.
+///
+/// Rule (documented in docs/qca.md): on the smoothed diameter function D(s) and the
+/// interpolated reference R(s), within the measurable range,
+/// 1. the deepest remaining local minimum of D/R is a candidate MLD;
+/// 2. its boundaries are where D recovers to `lesionBoundaryFraction` (95 %) of R, walking
+///    away from the MLD (linear interpolation between samples) or the end of the range;
+/// 3. in automatic mode it is reported when %DS >= `minimumStenosisPercent`, the narrowing
+///    R - MLD exceeds `minimumSignificance` standard uncertainties, the lesion is at least
+///    `minimumLesionLength` long and the diameter recovers on at least one side (a narrowing
+///    running into both ends of the range is a thin vessel, not a lesion);
+/// 4. its extent is removed and the search repeats.
+/// Lesions of all vessels are ranked by %DS (ties: larger narrowing in px, then position).
+public enum LesionFinder {
+    /// Automatic mode: every significant lesion of every measurement, ranked, at most `maxCount`.
+    public static func findLesions(in measurements: [VesselMeasurement], parameters: QCAParameters = QCAParameters(),
+                                   maxCount: Int = 5) -> [Lesion] {
+        var all: [Lesion] = []
+        for (index, measurement) in measurements.enumerated() {
+            all.append(contentsOf: candidates(measurement, measurementIndex: index, parameters: parameters, automatic: true))
+        }
+        return rank(all, maxCount: maxCount)
+    }
+
+    /// Segment mode: the narrowest point of the measured path is always reported as the first
+    /// lesion (even when mild), followed by further significant lesions on the path.
+    public static func segmentLesions(_ measurement: VesselMeasurement, measurementIndex: Int = 0,
+                                      parameters: QCAParameters = QCAParameters(), maxCount: Int = 5) -> [Lesion] {
+        var found = candidates(measurement, measurementIndex: measurementIndex, parameters: parameters, automatic: false)
+        guard !found.isEmpty else { return [] }
+        // The deepest narrowing (first candidate) leads; others follow when significant.
+        let lead = found.removeFirst()
+        let others = found.filter { isSignificant($0, parameters: parameters) }
+        var ranked = [lead] + rank(others, maxCount: max(0, maxCount - 1))
+        for i in ranked.indices { ranked[i].rank = i + 1 }
+        return Array(ranked.prefix(max(maxCount, 1)))
+    }
+
+    static func rank(_ lesions: [Lesion], maxCount: Int) -> [Lesion] {
+        let sorted = lesions.sorted { a, b in
+            if a.percentDiameterStenosis != b.percentDiameterStenosis { return a.percentDiameterStenosis > b.percentDiameterStenosis }
+            let na = a.referenceDiameter - a.minimalLumenDiameter, nb = b.referenceDiameter - b.minimalLumenDiameter
+            if na != nb { return na > nb }
+            if a.segmentId != b.segmentId { return a.segmentId < b.segmentId }
+            return a.mldIndex < b.mldIndex
+        }
+        var result = Array(sorted.prefix(max(0, maxCount)))
+        for i in result.indices { result[i].rank = i + 1 }
+        return result
+    }
+
+    static func isSignificant(_ lesion: Lesion, parameters: QCAParameters) -> Bool {
+        let narrowing = lesion.referenceDiameter - lesion.minimalLumenDiameter
+        let u = (lesion.minimalLumenDiameterUncertainty * lesion.minimalLumenDiameterUncertainty
+            + lesion.referenceDiameterUncertainty * lesion.referenceDiameterUncertainty).squareRoot()
+        return lesion.percentDiameterStenosis >= parameters.minimumStenosisPercent
+            && narrowing > parameters.minimumSignificance * u
+            && lesion.length >= parameters.minimumLesionLength
+    }
+
+    /// Candidates in order of depth (deepest first).
+    static func candidates(_ m: VesselMeasurement, measurementIndex: Int, parameters: QCAParameters,
+                           automatic: Bool) -> [Lesion] {
+        let range = m.measurableRange
+        guard range.count >= 3, m.referenceDiameter.count == m.diameter.count else { return [] }
+        var ratio = [Double](repeating: .infinity, count: m.diameter.count)
+        for i in range where m.referenceDiameter[i] > 0 { ratio[i] = m.diameter[i] / m.referenceDiameter[i] }
+        var consumed = [Bool](repeating: false, count: m.diameter.count)
+        var result: [Lesion] = []
+        let boundary = parameters.lesionBoundaryFraction
+        while result.count < 50 {
+            var best = -1
+            for i in range where !consumed[i] && ratio[i].isFinite {
+                if best < 0 || ratio[i] < ratio[best] { best = i }
+            }
+            guard best >= 0 else { break }
+            if automatic && ratio[best] > 1 - parameters.minimumStenosisPercent / 100 { break }
+            if !automatic && !result.isEmpty && ratio[best] > 1 - parameters.minimumStenosisPercent / 100 { break }
+            var lo = best
+            while lo > range.lowerBound && ratio[lo - 1] < boundary && !consumed[lo - 1] { lo -= 1 }
+            var hi = best
+            while hi < range.upperBound - 1 && ratio[hi + 1] < boundary && !consumed[hi + 1] { hi += 1 }
+            let recoversLeft = lo > range.lowerBound && ratio[lo - 1] >= boundary
+            let recoversRight = hi < range.upperBound - 1 && ratio[hi + 1] >= boundary
+            // Sub-sample boundary positions where the ratio crosses the boundary fraction.
+            let startArc = crossing(m, ratio, inner: lo, outer: lo - 1, level: boundary, recovers: recoversLeft)
+            let endArc = crossing(m, ratio, inner: hi, outer: hi + 1, level: boundary, recovers: recoversRight)
+            for i in max(range.lowerBound, lo - 1)...min(range.upperBound - 1, hi + 1) { consumed[i] = true }
+
+            if automatic && !(recoversLeft || recoversRight) { continue }
+            let mld = m.diameter[best], reference = m.referenceDiameter[best]
+            let lesion = Lesion(rank: 0, segmentId: m.segmentId, measurementIndex: measurementIndex,
+                                minimalLumenDiameter: mld, referenceDiameter: reference, mldIndex: best,
+                                startIndex: lo, endIndex: hi, mldPosition: m.centerline[best],
+                                startPosition: m.centerline[lo], endPosition: m.centerline[hi],
+                                length: max(endArc - startArc, 0), mldArcLength: m.arcLength[best],
+                                minimalLumenDiameterUncertainty: m.diameterUncertainty.indices.contains(best) ? m.diameterUncertainty[best] : 0,
+                                referenceDiameterUncertainty: m.referenceUncertainty.indices.contains(best) ? m.referenceUncertainty[best] : 0)
+            if automatic && !isSignificant(lesion, parameters: parameters) { continue }
+            result.append(lesion)
+        }
+        return result
+    }
+
+    private static func crossing(_ m: VesselMeasurement, _ ratio: [Double], inner: Int, outer: Int,
+                                 level: Double, recovers: Bool) -> Double {
+        guard recovers, ratio.indices.contains(outer) else { return m.arcLength[inner] }
+        let a = ratio[inner], b = ratio[outer]
+        let t = b != a ? min(max((level - a) / (b - a), 0), 1) : 0.5
+        return m.arcLength[inner] + t * (m.arcLength[outer] - m.arcLength[inner])
+    }
+}

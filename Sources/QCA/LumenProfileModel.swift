@@ -1,0 +1,400 @@
+import Foundation
+
+/// The projection model of a circular, contrast-filled lumen seen on a perpendicular profile.
+///
+/// Along the profile coordinate `d` (px, signed distance from the centerline) the detected
+/// intensity of an X-ray image is
+///
+///     I(d) = (b0 + b1 d) * (1 - S(d)),
+///     S(d) = [ (1 - exp(-A * chord(d - c))) ⊗ G_sigma ](d),
+///     chord(u) = 2 sqrt(r^2 - u^2) for |u| < r, 0 outside,
+///
+/// i.e. Beer–Lambert attenuation through a cylinder of radius `r` centred at `c` with
+/// attenuation `A` per pixel of path (iodine concentration × mass attenuation × pixel size),
+/// blurred in the transmission domain by a Gaussian point-spread function of width `sigma`
+/// (focal spot + detector + pixel integration), over a locally linear background `b0 + b1 d`.
+/// This is the physical model behind model-based QCA (cf. Fleagle et al. / Sonka et al.
+/// simulation studies; Reiber's CAAS edge detector is the edge-based counterpart). Fitting it
+/// by least squares gives an unbiased diameter down to ~3 px lumens, where the classic
+/// gradient edge is biased by blur.
+///
+/// The convolution is evaluated exactly for a piecewise-constant approximation of the lumen
+/// term: the lumen [-r, r] is cut at `u_m = r sin(theta_m)` with equally spaced angles, which
+/// concentrates the cuts at the walls where the chord changes fastest; each step of the
+/// staircase convolved with the Gaussian is a shifted normal CDF. The chord area integral of
+/// this quadrature is within 4e-4 (relative) of pi r^2 at K = 32.
+public struct LumenModel: Sendable, Equatable {
+    public var background: Double       // b0
+    public var backgroundSlope: Double  // b1 (per px)
+    public var attenuation: Double      // A (per px of chord)
+    public var center: Double           // c (px)
+    public var radius: Double           // r (px)
+    public var sigma: Double            // PSF sigma (px)
+
+    public init(background: Double, backgroundSlope: Double, attenuation: Double, center: Double,
+                radius: Double, sigma: Double) {
+        self.background = background
+        self.backgroundSlope = backgroundSlope
+        self.attenuation = attenuation
+        self.center = center
+        self.radius = radius
+        self.sigma = sigma
+    }
+
+    var vector: [Double] { [background, backgroundSlope, attenuation, center, radius, sigma] }
+    init(vector v: [Double]) {
+        self.init(background: v[0], backgroundSlope: v[1], attenuation: v[2], center: v[3], radius: v[4], sigma: v[5])
+    }
+
+    /// Number of angular cuts of the lumen.
+    static let cuts = 32
+
+    /// Model intensity at `d`.
+    public func value(at d: Double) -> Double {
+        var scratch = LumenModelScratch()
+        scratch.prepare(self)
+        let s = scratch.lumenTerm(at: d, sigma: sigma)
+        return (background + backgroundSlope * d) * (1 - s)
+    }
+}
+
+/// Parameter indices for `LumenModel` vectors.
+enum LumenParameter: Int, CaseIterable {
+    case background = 0, backgroundSlope, attenuation, center, radius, sigma
+}
+
+/// Cut positions and step heights of the staircase lumen term for one parameter set.
+struct LumenModelScratch {
+    var edges = [Double](repeating: 0, count: LumenModel.cuts + 1)      // u_m + c
+    var sinTheta = [Double](repeating: 0, count: LumenModel.cuts + 1)
+    var jump = [Double](repeating: 0, count: LumenModel.cuts + 1)       // step heights
+    var jumpDA = [Double](repeating: 0, count: LumenModel.cuts + 1)     // d jump / dA
+    var jumpDR = [Double](repeating: 0, count: LumenModel.cuts + 1)     // d jump / dr
+
+    static let cosMid: [Double] = (0..<LumenModel.cuts).map { m in
+        cos(-Double.pi / 2 + (Double(m) + 0.5) * Double.pi / Double(LumenModel.cuts))
+    }
+    static let sinEdge: [Double] = (0...LumenModel.cuts).map { m in
+        sin(-Double.pi / 2 + Double(m) * Double.pi / Double(LumenModel.cuts))
+    }
+
+    mutating func prepare(_ model: LumenModel) {
+        let k = LumenModel.cuts
+        let r = max(model.radius, 1e-6), a = model.attenuation
+        var previous = 0.0, previousDA = 0.0, previousDR = 0.0
+        for m in 0...k {
+            sinTheta[m] = Self.sinEdge[m]
+            edges[m] = model.center + r * Self.sinEdge[m]
+            var f = 0.0, fA = 0.0, fR = 0.0
+            if m < k {
+                let cosine = Self.cosMid[m]
+                let chord = 2 * r * cosine
+                let transmission = exp(-a * chord)
+                f = 1 - transmission
+                fA = chord * transmission
+                fR = a * transmission * 2 * cosine
+            }
+            jump[m] = f - previous
+            jumpDA[m] = fA - previousDA
+            jumpDR[m] = fR - previousDR
+            previous = f; previousDA = fA; previousDR = fR
+        }
+    }
+
+    /// S(d) only.
+    func lumenTerm(at d: Double, sigma: Double) -> Double {
+        let inverseSigma = 1 / sigma
+        var s = 0.0
+        for m in 0...LumenModel.cuts {
+            s += jump[m] * NormalTable.cdf((d - edges[m]) * inverseSigma)
+        }
+        return s
+    }
+
+    /// S(d) and its partial derivatives with respect to A, c, r, sigma.
+    func lumenTermWithDerivatives(at d: Double, sigma: Double) -> (s: Double, dA: Double, dC: Double, dR: Double, dSigma: Double) {
+        let inverseSigma = 1 / sigma
+        var s = 0.0, dA = 0.0, dC = 0.0, dR = 0.0, dSigma = 0.0
+        for m in 0...LumenModel.cuts {
+            let z = (d - edges[m]) * inverseSigma
+            let (cdf, pdf) = NormalTable.cdfAndPdf(z)
+            let j = jump[m]
+            s += j * cdf
+            dA += jumpDA[m] * cdf
+            let jp = j * pdf * inverseSigma
+            dC -= jp
+            dR += jumpDR[m] * cdf - jp * sinTheta[m]
+            dSigma -= jp * z
+        }
+        return (s, dA, dC, dR, dSigma)
+    }
+}
+
+/// Tabulated standard normal CDF and PDF (linear interpolation, |error| < 2e-6).
+enum NormalTable {
+    static let limit = 8.0
+    static let stepsPerUnit = 128.0
+    static let cdfValues: [Double] = {
+        let n = Int(2 * limit * stepsPerUnit) + 2
+        return (0..<n).map { i in
+            let z = -limit + Double(i) / stepsPerUnit
+            return 0.5 * erfc(-z / 2.0.squareRoot())
+        }
+    }()
+    static let pdfValues: [Double] = {
+        let n = Int(2 * limit * stepsPerUnit) + 2
+        return (0..<n).map { i in
+            let z = -limit + Double(i) / stepsPerUnit
+            return exp(-0.5 * z * z) / (2 * Double.pi).squareRoot()
+        }
+    }()
+
+    @inline(__always)
+    static func cdf(_ z: Double) -> Double {
+        if z <= -limit { return 0 }
+        if z >= limit { return 1 }
+        let position = (z + limit) * stepsPerUnit
+        let index = Int(position)
+        let t = position - Double(index)
+        return cdfValues[index] + t * (cdfValues[index + 1] - cdfValues[index])
+    }
+
+    @inline(__always)
+    static func cdfAndPdf(_ z: Double) -> (Double, Double) {
+        if z <= -limit { return (0, 0) }
+        if z >= limit { return (1, 0) }
+        let position = (z + limit) * stepsPerUnit
+        let index = Int(position)
+        let t = position - Double(index)
+        return (cdfValues[index] + t * (cdfValues[index + 1] - cdfValues[index]),
+                pdfValues[index] + t * (pdfValues[index + 1] - pdfValues[index]))
+    }
+}
+
+/// A set of profile samples: signed distance across the vessel and intensity.
+public struct ProfileSamples: Sendable {
+    public var distance: [Double]
+    public var value: [Double]
+    public init(distance: [Double] = [], value: [Double] = []) {
+        self.distance = distance
+        self.value = value
+    }
+    public var count: Int { distance.count }
+}
+
+/// Result of a least-squares fit of `LumenModel` to profile samples.
+public struct LumenFit: Sendable {
+    public var model: LumenModel
+    /// Robust residual scale (1.4826 MAD), intensity units.
+    public var residualScale: Double
+    /// Standard uncertainty of the radius (px) from the Gauss–Newton covariance.
+    public var radiusUncertainty: Double
+    public var converged: Bool
+    public var iterations: Int
+}
+
+/// Levenberg–Marquardt fit of `LumenModel` with Tukey-biweight reweighting (robust to a
+/// neighbouring vessel or a branch entering the profile window).
+public enum LumenFitter {
+    public struct Free: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let attenuation = Free(rawValue: 1)
+        public static let center = Free(rawValue: 2)
+        public static let radius = Free(rawValue: 4)
+        public static let sigma = Free(rawValue: 8)
+        public static let all: Free = [.attenuation, .center, .radius, .sigma]
+    }
+
+    /// Fits the model. Background level and slope are always free.
+    /// - Parameters:
+    ///   - maxRadius: radius upper bound (px); the fit is reported unconverged beyond it.
+    ///   - robustRounds: Tukey reweighting rounds after the first least-squares fit.
+    public static func fit(_ samples: ProfileSamples, initial: LumenModel, free: Free,
+                           maxRadius: Double, robustRounds: Int = 1, maxIterations: Int = 40) -> LumenFit? {
+        let n = samples.count
+        var freeIndices: [Int] = [LumenParameter.background.rawValue, LumenParameter.backgroundSlope.rawValue]
+        if free.contains(.attenuation) { freeIndices.append(LumenParameter.attenuation.rawValue) }
+        if free.contains(.center) { freeIndices.append(LumenParameter.center.rawValue) }
+        if free.contains(.radius) { freeIndices.append(LumenParameter.radius.rawValue) }
+        if free.contains(.sigma) { freeIndices.append(LumenParameter.sigma.rawValue) }
+        let p = freeIndices.count
+        guard n > p + 2 else { return nil }
+
+        var weights = [Double](repeating: 1, count: n)
+        var parameters = initial.vector
+        var scratch = LumenModelScratch()
+        var jacobian = [Double](repeating: 0, count: n * p)
+        var residuals = [Double](repeating: 0, count: n)
+        var totalIterations = 0
+        var converged = false
+        var scale = 0.0
+
+        func evaluate(_ vector: [Double], withJacobian: Bool) -> Double {
+            let model = LumenModel(vector: vector)
+            scratch.prepare(model)
+            var cost = 0.0
+            for i in 0..<n {
+                let d = samples.distance[i]
+                let base = model.background + model.backgroundSlope * d
+                if withJacobian {
+                    let t = scratch.lumenTermWithDerivatives(at: d, sigma: model.sigma)
+                    let predicted = base * (1 - t.s)
+                    residuals[i] = samples.value[i] - predicted
+                    for (column, index) in freeIndices.enumerated() {
+                        let derivative: Double
+                        switch index {
+                        case 0: derivative = 1 - t.s
+                        case 1: derivative = d * (1 - t.s)
+                        case 2: derivative = -base * t.dA
+                        case 3: derivative = -base * t.dC
+                        case 4: derivative = -base * t.dR
+                        default: derivative = -base * t.dSigma
+                        }
+                        jacobian[i * p + column] = derivative
+                    }
+                } else {
+                    let s = scratch.lumenTerm(at: d, sigma: model.sigma)
+                    residuals[i] = samples.value[i] - base * (1 - s)
+                }
+                cost += weights[i] * residuals[i] * residuals[i]
+            }
+            return cost
+        }
+
+        var normal = [Double](repeating: 0, count: p * p)
+        var gradient = [Double](repeating: 0, count: p)
+        for round in 0...robustRounds {
+            if round > 0 {
+                // Tukey biweight with c = 4.685 robust SDs (95 % efficiency under Gaussian noise).
+                _ = evaluate(parameters, withJacobian: false)
+                scale = robustScale(residuals)
+                guard scale > 0 else { break }
+                let cutoff = 4.685 * scale
+                for i in 0..<n {
+                    let u = residuals[i] / cutoff
+                    weights[i] = abs(u) < 1 ? (1 - u * u) * (1 - u * u) : 0
+                }
+            }
+            var lambda = 1e-3
+            var cost = evaluate(parameters, withJacobian: true)
+            converged = false
+            for _ in 0..<maxIterations {
+                totalIterations += 1
+                // Normal equations J^T W J and J^T W r.
+                for k in 0..<(p * p) { normal[k] = 0 }
+                for k in 0..<p { gradient[k] = 0 }
+                for i in 0..<n where weights[i] > 0 {
+                    let w = weights[i]
+                    let row = i * p
+                    for a in 0..<p {
+                        let ja = jacobian[row + a] * w
+                        gradient[a] += ja * residuals[i]
+                        for b in a..<p { normal[a * p + b] += ja * jacobian[row + b] }
+                    }
+                }
+                for a in 0..<p { for b in 0..<a { normal[a * p + b] = normal[b * p + a] } }
+                var improved = false
+                var step = [Double](repeating: 0, count: p)
+                for _ in 0..<8 {
+                    var damped = normal
+                    for a in 0..<p { damped[a * p + a] += lambda * max(normal[a * p + a], 1e-12) }
+                    guard let solution = solveSymmetric(damped, gradient, size: p) else { lambda *= 10; continue }
+                    step = solution
+                    var trial = parameters
+                    for (column, index) in freeIndices.enumerated() { trial[index] += step[column] }
+                    clamp(&trial, maxRadius: maxRadius)
+                    let trialCost = evaluate(trial, withJacobian: false)
+                    if trialCost.isFinite && trialCost <= cost {
+                        parameters = trial
+                        cost = evaluate(parameters, withJacobian: true)
+                        lambda = max(lambda / 10, 1e-9)
+                        improved = true
+                        break
+                    }
+                    lambda *= 10
+                }
+                if !improved { converged = true; break }
+                // Stop when the geometric parameters move by less than 1e-4 px.
+                var largest = 0.0
+                for (column, index) in freeIndices.enumerated() where index >= 3 { largest = max(largest, abs(step[column])) }
+                if largest < 1e-4 && (!free.contains(.attenuation) || abs(step[2]) < 1e-6) { converged = true; break }
+            }
+        }
+
+        // Final residual scale and covariance of the radius.
+        _ = evaluate(parameters, withJacobian: true)
+        scale = robustScale(residuals)
+        var radiusUncertainty = Double.infinity
+        if let radiusColumn = freeIndices.firstIndex(of: LumenParameter.radius.rawValue) {
+            for k in 0..<(p * p) { normal[k] = 0 }
+            var effective = 0.0
+            for i in 0..<n where weights[i] > 0 {
+                effective += weights[i]
+                for a in 0..<p {
+                    let ja = jacobian[i * p + a] * weights[i]
+                    for b in 0..<p { normal[a * p + b] += ja * jacobian[i * p + b] }
+                }
+            }
+            var unit = [Double](repeating: 0, count: p)
+            unit[radiusColumn] = 1
+            if let column = solveSymmetric(normal, unit, size: p), column[radiusColumn] > 0 {
+                // Correlated pixels in overlapping strips are ignored: this is the per-profile SD.
+                radiusUncertainty = scale * column[radiusColumn].squareRoot()
+            }
+            _ = effective
+        }
+        let model = LumenModel(vector: parameters)
+        let sane = model.radius.isFinite && model.radius > 0 && model.radius < maxRadius && model.attenuation > 0
+        return LumenFit(model: model, residualScale: scale, radiusUncertainty: radiusUncertainty,
+                        converged: converged && sane, iterations: totalIterations)
+    }
+
+    static func clamp(_ v: inout [Double], maxRadius: Double) {
+        v[LumenParameter.attenuation.rawValue] = min(max(v[LumenParameter.attenuation.rawValue], 1e-5), 5)
+        v[LumenParameter.radius.rawValue] = min(max(v[LumenParameter.radius.rawValue], 0.05), maxRadius * 1.5)
+        v[LumenParameter.sigma.rawValue] = min(max(v[LumenParameter.sigma.rawValue], 0.2), 8)
+    }
+
+    /// 1.4826 × median absolute deviation from zero of the residuals.
+    static func robustScale(_ residuals: [Double]) -> Double {
+        guard !residuals.isEmpty else { return 0 }
+        var magnitudes = residuals.map { abs($0) }
+        magnitudes.sort()
+        let middle = magnitudes.count / 2
+        let median = magnitudes.count % 2 == 1 ? magnitudes[middle] : 0.5 * (magnitudes[middle - 1] + magnitudes[middle])
+        return 1.4826 * median
+    }
+
+    /// Solves A x = b for a small symmetric positive (semi)definite A by Gaussian elimination
+    /// with partial pivoting; nil when singular.
+    static func solveSymmetric(_ a: [Double], _ b: [Double], size n: Int) -> [Double]? {
+        var m = a, x = b
+        for column in 0..<n {
+            var pivot = column
+            var best = abs(m[column * n + column])
+            for row in (column + 1)..<max(n, column + 1) where abs(m[row * n + column]) > best {
+                best = abs(m[row * n + column]); pivot = row
+            }
+            guard best > 1e-300 else { return nil }
+            if pivot != column {
+                for k in 0..<n { m.swapAt(column * n + k, pivot * n + k) }
+                x.swapAt(column, pivot)
+            }
+            let diagonal = m[column * n + column]
+            for row in (column + 1)..<max(n, column + 1) {
+                let factor = m[row * n + column] / diagonal
+                if factor == 0 { continue }
+                for k in column..<n { m[row * n + k] -= factor * m[column * n + k] }
+                x[row] -= factor * x[column]
+            }
+        }
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var sum = x[row]
+            for k in (row + 1)..<max(n, row + 1) { sum -= m[row * n + k] * x[k] }
+            x[row] = sum / m[row * n + row]
+            if !x[row].isFinite { return nil }
+        }
+        return x
+    }
+}

@@ -1,0 +1,424 @@
+import Foundation
+import VesselCore
+
+/// Tunable parameters of the measurement. Defaults are the validated configuration.
+public struct QCAParameters: Sendable, Equatable {
+    /// Profile spacing along the centerline (px of arc length).
+    public var sampleSpacing: Double = 0.5
+    /// Gaussian smoothing of the skeleton before profiling (px of arc).
+    public var centerlineSmoothing: Double = 2.0
+    /// Half-length along the vessel of the pixel strip of one profile (px).
+    public var stripHalfLength: Double = 0.75
+    /// Half-length of the strips used to estimate the PSF and contrast (px).
+    public var blockHalfLength: Double = 4.0
+    /// Spacing of those estimation blocks (px of arc).
+    public var blockSpacing: Double = 6.0
+    /// Largest lumen radius considered (px).
+    public var maxRadius: Double = 40
+    /// PSF sigma (px) to use instead of estimating it from the image.
+    public var fixedPSFSigma: Double? = nil
+    /// PSF sigma assumed when no wide vessel allows estimating it.
+    public var fallbackPSFSigma: Double = 1.0
+    /// Automatic mode: smallest %DS reported as a lesion.
+    public var minimumStenosisPercent: Double = 20
+    /// Automatic mode: the narrowing must exceed this many standard uncertainties.
+    public var minimumSignificance: Double = 3
+    /// Lesion boundaries: where the smoothed diameter recovers to this fraction of the reference.
+    public var lesionBoundaryFraction: Double = 0.95
+    /// Automatic mode: a lesion must be at least this long (px of arc) between its boundaries.
+    public var minimumLesionLength: Double = 3
+    /// Half-window (px of arc) of the Savitzky–Golay (quadratic) smoothing of the diameter.
+    public var diameterSmoothingHalfWindow: Double = 2.0
+
+    public init() {}
+}
+
+/// How a path ends: decides how much of the end is excluded from lesion search.
+public enum PathEndKind: Sendable, Equatable {
+    /// A bifurcation or crossing: profiles there contain the other vessel.
+    case junction
+    /// A free vessel end (tip of the segmentation or image border).
+    case endpoint
+    /// A point placed by the user (segment mode): only a small margin.
+    case userPoint
+}
+
+/// A centerline to measure.
+public struct VesselPath: Sendable {
+    public var id: Int
+    public var points: [Point2D]
+    public var startKind: PathEndKind
+    public var endKind: PathEndKind
+    public init(id: Int, points: [Point2D], startKind: PathEndKind, endKind: PathEndKind) {
+        self.id = id
+        self.points = points
+        self.startKind = startKind
+        self.endKind = endKind
+    }
+}
+
+/// PSF and contrast estimated from the wide, healthy-looking parts of the vessels.
+public struct ImagingEstimate: Sendable, Equatable {
+    /// Gaussian PSF sigma (px), including pixel integration.
+    public var psfSigma: Double
+    /// Median attenuation per px of chord over the image (used when a path has no wide block).
+    public var attenuation: Double?
+    /// Number of blocks the estimate rests on.
+    public var blockCount: Int
+}
+
+/// Model-based lumen measurement on one image (see `LumenModel` and docs/qca.md).
+///
+/// `image` must be the detected intensity with vessels dark (transmission-like, background > 0),
+/// e.g. `AnalysisFrame` pixels. It is used as is: the linear background of the model absorbs
+/// the local gain and offset.
+public struct VesselAnalyzer: Sendable {
+    public let image: GrayImage
+    public let parameters: QCAParameters
+    public let threads: Int?
+
+    public init(image: GrayImage, parameters: QCAParameters = QCAParameters(), threads: Int? = nil) {
+        self.image = image
+        self.parameters = parameters
+        self.threads = threads
+    }
+
+    struct BlockFit: Sendable {
+        var sampleIndex: Int
+        var fit: LumenFit
+        var window: Double
+    }
+
+    struct PreparedPath: Sendable {
+        var path: VesselPath
+        var sampled: SampledPath
+        var blocks: [BlockFit]
+    }
+
+    struct SampleFit: Sendable {
+        var radius: Double
+        var center: Double
+        var radiusUncertainty: Double
+        var residualScale: Double
+        var background: Double
+        var valid: Bool
+    }
+
+    // MARK: public entry points
+
+    /// Measures every path (auto mode). Paths too short to profile are dropped.
+    public func measure(_ paths: [VesselPath]) -> (measurements: [VesselMeasurement], estimate: ImagingEstimate) {
+        let prepared = Parallel.map(count: paths.count, threads: threads) { index in prepare(paths[index]) }.compactMap { $0 }
+        let estimate = estimateImaging(prepared)
+        return (measureAll(prepared, estimate: estimate), estimate)
+    }
+
+    /// Measures the PSF and contrast from a set of paths (e.g. all centerline segments) so a
+    /// single user path can then be measured with them.
+    public func estimateImaging(from paths: [VesselPath]) -> ImagingEstimate {
+        let prepared = Parallel.map(count: paths.count, threads: threads) { index in prepare(paths[index]) }.compactMap { $0 }
+        return estimateImaging(prepared)
+    }
+
+    /// Measures one path with a given imaging estimate (segment mode, catheter).
+    /// - Parameter freeAttenuation: fit the contrast per profile instead of fixing it to the
+    ///   path's median (used for the catheter, whose wall and lumen differ from a vessel).
+    public func measure(_ path: VesselPath, estimate: ImagingEstimate?, freeAttenuation: Bool = false) -> VesselMeasurement? {
+        guard let prepared = prepare(path) else { return nil }
+        let own = estimateImaging([prepared])
+        let combined = ImagingEstimate(psfSigma: estimate?.psfSigma ?? own.psfSigma,
+                                       attenuation: own.attenuation ?? estimate?.attenuation,
+                                       blockCount: (estimate?.blockCount ?? 0) + own.blockCount)
+        return measureAll([prepared], estimate: combined, freeAttenuation: freeAttenuation).first
+    }
+
+    // MARK: stage 1: sampling and block fits (PSF sigma and contrast free)
+
+    func prepare(_ path: VesselPath) -> PreparedPath? {
+        guard let sampled = PathSampling.sample(path.points, step: parameters.sampleSpacing,
+                                                smoothing: parameters.centerlineSmoothing),
+              sampled.count >= 5 else { return nil }
+        let stride = max(1, Int((parameters.blockSpacing / parameters.sampleSpacing).rounded()))
+        var centres: [Int] = Array(Swift.stride(from: stride / 2, to: sampled.count, by: stride))
+        if centres.isEmpty { centres = [sampled.count / 2] }
+        var blocks: [BlockFit] = []
+        var samples = ProfileSamples()
+        for index in centres {
+            if let block = fitBlock(sampled, index: index, samples: &samples) { blocks.append(block) }
+        }
+        return PreparedPath(path: path, sampled: sampled, blocks: blocks)
+    }
+
+    private func fitBlock(_ sampled: SampledPath, index: Int, samples: inout ProfileSamples) -> BlockFit? {
+        var window = 14.0
+        var result: BlockFit?
+        for _ in 0..<3 {
+            StripSampler.gather(image: image, center: sampled.points[index], tangent: sampled.tangents[index],
+                                normal: sampled.normals[index], alongHalfLength: parameters.blockHalfLength,
+                                acrossHalfLength: window, into: &samples)
+            let initial: LumenModel
+            if let previous = result?.fit.model { initial = previous } else {
+                guard let guess = ProfileInitialGuess.estimate(samples, window: window,
+                                                               sigma: parameters.fixedPSFSigma ?? parameters.fallbackPSFSigma) else { return nil }
+                initial = guess
+            }
+            var free: LumenFitter.Free = [.attenuation, .center, .radius, .sigma]
+            if parameters.fixedPSFSigma != nil { free.remove(.sigma) }
+            guard let fit = LumenFitter.fit(samples, initial: initial, free: free, maxRadius: parameters.maxRadius) else { return nil }
+            result = BlockFit(sampleIndex: index, fit: fit, window: window)
+            let needed = profileWindow(radius: fit.model.radius, sigma: fit.model.sigma)
+            if needed <= window * 1.05 || !fit.converged { break }
+            window = needed
+        }
+        guard let block = result, block.fit.converged, abs(block.fit.model.center) < block.window * 0.6 else { return nil }
+        return block
+    }
+
+    /// Half-width of the profile window: the lumen, the blur tails and enough background.
+    func profileWindow(radius: Double, sigma: Double) -> Double {
+        let margin: Double = max(4, 0.6 * radius)
+        let wanted: Double = radius + 3 * sigma + margin
+        return min(max(wanted, 6), parameters.maxRadius * 1.6)
+    }
+
+    /// A block informs the PSF and contrast when the lumen is wide compared with the blur,
+    /// so radius, contrast and sigma are separable.
+    func isInformative(_ block: BlockFit) -> Bool {
+        let m = block.fit.model
+        return block.fit.converged && m.radius >= max(2.0, 1.5 * m.sigma) && m.attenuation > 0
+    }
+
+    func estimateImaging(_ prepared: [PreparedPath]) -> ImagingEstimate {
+        var sigmas: [Double] = [], attenuations: [Double] = []
+        for path in prepared {
+            for block in path.blocks where isInformative(block) {
+                sigmas.append(block.fit.model.sigma)
+                attenuations.append(block.fit.model.attenuation)
+            }
+        }
+        let sigma = parameters.fixedPSFSigma ?? (Statistics.median(sigmas) ?? parameters.fallbackPSFSigma)
+        return ImagingEstimate(psfSigma: sigma, attenuation: Statistics.median(attenuations), blockCount: sigmas.count)
+    }
+
+    // MARK: stage 2: one fit per profile, PSF sigma (and contrast) fixed
+
+    func measureAll(_ prepared: [PreparedPath], estimate: ImagingEstimate, freeAttenuation: Bool = false) -> [VesselMeasurement] {
+        struct Job: Sendable { var path: Int; var sample: Int }
+        var jobs: [Job] = []
+        var pathAttenuation: [Double?] = []
+        for (p, path) in prepared.enumerated() {
+            for s in 0..<path.sampled.count { jobs.append(Job(path: p, sample: s)) }
+            let own = Statistics.median(path.blocks.filter(isInformative).map(\.fit.model.attenuation))
+            pathAttenuation.append(own ?? estimate.attenuation ?? Statistics.median(path.blocks.map(\.fit.model.attenuation)))
+        }
+        let sigma = estimate.psfSigma
+        let allJobs = jobs, attenuationOfPath = pathAttenuation
+        let fits = Parallel.map(count: jobs.count, threads: threads) { j -> SampleFit in
+            let job = allJobs[j]
+            return fitSample(prepared[job.path], index: job.sample, sigma: sigma,
+                             attenuation: freeAttenuation ? nil : attenuationOfPath[job.path])
+        }
+        var measurements: [VesselMeasurement] = []
+        var offset = 0
+        for path in prepared {
+            let count = path.sampled.count
+            let pathFits = Array(fits[offset..<(offset + count)])
+            offset += count
+            measurements.append(assemble(path, fits: pathFits, sigma: sigma))
+        }
+        return measurements
+    }
+
+    private func nearestBlock(_ path: PreparedPath, index: Int) -> BlockFit? {
+        var best: BlockFit?
+        var bestDistance = Int.max
+        for block in path.blocks where block.fit.converged {
+            let distance = abs(block.sampleIndex - index)
+            if distance < bestDistance { best = block; bestDistance = distance }
+        }
+        return best
+    }
+
+    func fitSample(_ path: PreparedPath, index: Int, sigma: Double, attenuation: Double?) -> SampleFit {
+        let invalid = SampleFit(radius: 0, center: 0, radiusUncertainty: .infinity, residualScale: .infinity, background: 0, valid: false)
+        guard let block = nearestBlock(path, index: index) else { return invalid }
+        let sampled = path.sampled
+        let window = profileWindow(radius: block.fit.model.radius, sigma: sigma)
+        var samples = ProfileSamples()
+        StripSampler.gather(image: image, center: sampled.points[index], tangent: sampled.tangents[index],
+                            normal: sampled.normals[index], alongHalfLength: parameters.stripHalfLength,
+                            acrossHalfLength: window, into: &samples)
+        guard samples.count >= 12 else { return invalid }
+        var initial = block.fit.model
+        initial.sigma = sigma
+        if let attenuation { initial.attenuation = attenuation }
+        // The block's background was fitted a few px away; start from this strip's own ends.
+        if let line = ProfileInitialGuess.backgroundLine(samples, window: window) {
+            initial.background = line.intercept
+            initial.backgroundSlope = line.slope
+        }
+        var free: LumenFitter.Free = [.center, .radius]
+        if attenuation == nil { free.insert(.attenuation) }
+        var fit = LumenFitter.fit(samples, initial: initial, free: free, maxRadius: parameters.maxRadius)
+        if fit?.converged != true, let guess = ProfileInitialGuess.estimate(samples, window: window, sigma: sigma) {
+            var retry = guess
+            retry.sigma = sigma
+            if let attenuation { retry.attenuation = attenuation }
+            fit = LumenFitter.fit(samples, initial: retry, free: free, maxRadius: parameters.maxRadius)
+        }
+        guard let result = fit else { return invalid }
+        let m = result.model
+        let centred = abs(m.center) <= max(block.fit.model.radius, m.radius) + 3
+        let inside = m.radius + abs(m.center) < window
+        return SampleFit(radius: m.radius, center: m.center, radiusUncertainty: result.radiusUncertainty,
+                         residualScale: result.residualScale, background: m.background,
+                         valid: result.converged && centred && inside && result.radiusUncertainty.isFinite)
+    }
+
+    // MARK: stage 3: diameter function
+
+    func assemble(_ path: PreparedPath, fits: [SampleFit], sigma: Double) -> VesselMeasurement {
+        let sampled = path.sampled
+        let count = sampled.count
+        var valid = fits.map(\.valid)
+        // Profiles whose residual is far above the path's typical residual contain something
+        // the model does not describe (a branch, an overlapping vessel, the catheter).
+        let scales = zip(fits, valid).filter { $0.1 }.map { $0.0.residualScale }
+        if let typical = Statistics.median(scales), typical > 0 {
+            for i in 0..<count where valid[i] && fits[i].residualScale > 3 * typical { valid[i] = false }
+        }
+        var raw = [Double](repeating: .nan, count: count)
+        var rawUncertainty = [Double](repeating: .nan, count: count)
+        for i in 0..<count where valid[i] {
+            raw[i] = 2 * fits[i].radius
+            rawUncertainty[i] = 2 * fits[i].radiusUncertainty
+        }
+        let filled = Statistics.fillGaps(raw)
+        let halfWindow = max(1, Int((parameters.diameterSmoothingHalfWindow / parameters.sampleSpacing).rounded()))
+        let diameter = Statistics.savitzkyGolayQuadratic(filled, halfWindow: halfWindow)
+        // Uncertainty of the smoothed diameter: the per-profile fit SD reduced by the number of
+        // (roughly independent: strips overlap by half) profiles in the window, combined with the
+        // local scatter of the raw diameters about the smoothed curve.
+        let effective = max(1.0, Double(2 * halfWindow + 1) * parameters.sampleSpacing / (2 * parameters.stripHalfLength))
+        let filledUncertainty = Statistics.fillGaps(rawUncertainty)
+        var uncertainty = [Double](repeating: 0, count: count)
+        let scatterReach = 10
+        for i in 0..<count {
+            var sum = 0.0, n = 0.0
+            for k in max(0, i - scatterReach)...min(count - 1, i + scatterReach) where valid[k] {
+                let e = raw[k] - diameter[k]
+                sum += e * e; n += 1
+            }
+            let scatter = n > 2 ? (sum / (n - 1)).squareRoot() / effective.squareRoot() : 0
+            let fitPart = (filledUncertainty[i].isFinite ? filledUncertainty[i] : 0) / effective.squareRoot()
+            uncertainty[i] = (scatter * scatter + fitPart * fitPart).squareRoot()
+        }
+
+        var centerline = sampled.points, left = sampled.points, right = sampled.points
+        let centres = Statistics.fillGaps(fits.enumerated().map { valid[$0.offset] ? $0.element.center : .nan })
+        for i in 0..<count {
+            let n = sampled.normals[i], p = sampled.points[i]
+            let c = centres[i].isFinite ? centres[i] : 0
+            let r = diameter[i].isFinite ? diameter[i] / 2 : 0
+            centerline[i] = Point2D(x: p.x + c * n.x, y: p.y + c * n.y)
+            left[i] = Point2D(x: p.x + (c - r) * n.x, y: p.y + (c - r) * n.y)
+            right[i] = Point2D(x: p.x + (c + r) * n.x, y: p.y + (c + r) * n.y)
+        }
+
+        let range = measurableRange(path, diameter: diameter, valid: valid)
+        let reference = ReferenceDiameter.fit(arcLength: sampled.arcLength, diameter: diameter, valid: valid, range: range)
+        var measurement = VesselMeasurement(segmentId: path.path.id, centerline: centerline, arcLength: sampled.arcLength,
+                                 normals: sampled.normals, leftEdge: left, rightEdge: right,
+                                 diameter: diameter.map { $0.isFinite ? $0 : 0 },
+                                 rawDiameter: raw.map { $0.isFinite ? $0 : 0 },
+                                 referenceDiameter: reference.values, diameterUncertainty: uncertainty,
+                                 valid: valid, measurableRange: range, psfSigma: sigma)
+        measurement.referenceUncertainty = reference.uncertainty
+        return measurement
+    }
+
+    /// Excludes the ends: near a junction the profile holds the other vessel; at a free end
+    /// the lumen tip is partial; at a user point only the smoothing margin is lost.
+    func measurableRange(_ path: PreparedPath, diameter: [Double], valid: [Bool]) -> Range<Int> {
+        let count = diameter.count
+        let typical = Statistics.median(zip(diameter, valid).filter { $0.1 && $0.0.isFinite }.map(\.0)) ?? 0
+        func exclusion(_ kind: PathEndKind) -> Double {
+            switch kind {
+            case .junction: return 1.0 * typical + 3
+            case .endpoint: return 1.0 * typical + 3
+            case .userPoint: return parameters.diameterSmoothingHalfWindow
+            }
+        }
+        let arc = path.sampled.arcLength
+        let total = arc.last ?? 0
+        let startArc = exclusion(path.path.startKind), endArc = total - exclusion(path.path.endKind)
+        var lower = 0
+        while lower < count && arc[lower] < startArc { lower += 1 }
+        var upper = count
+        while upper > lower && arc[upper - 1] > endArc { upper -= 1 }
+        return lower..<upper
+    }
+}
+
+/// Initial values for the profile fit from the binned profile: background line from the
+/// window ends, lumen centre and half width at half maximum of the attenuation dip.
+enum ProfileInitialGuess {
+    static func backgroundLine(_ samples: ProfileSamples, window: Double) -> (intercept: Double, slope: Double)? {
+        let margin = min(3.0, window * 0.3)
+        var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0, n = 0.0
+        var leftCount = 0, rightCount = 0
+        for i in 0..<samples.count where abs(samples.distance[i]) >= window - margin {
+            let x = samples.distance[i], y = samples.value[i]
+            sx += x; sy += y; sxx += x * x; sxy += x * y; n += 1
+            if x < 0 { leftCount += 1 } else { rightCount += 1 }
+        }
+        guard n >= 2 else { return nil }
+        let denominator = n * sxx - sx * sx
+        if leftCount == 0 || rightCount == 0 || abs(denominator) < 1e-9 { return (sy / n, 0) }
+        let slope = (n * sxy - sx * sy) / denominator
+        return ((sy - slope * sx) / n, slope)
+    }
+
+    static func estimate(_ samples: ProfileSamples, window: Double, sigma: Double) -> LumenModel? {
+        guard samples.count >= 8, let line = backgroundLine(samples, window: window), line.intercept != 0 else { return nil }
+        let binWidth = 0.5
+        let bins = Int((2 * window / binWidth).rounded(.up)) + 1
+        var sums = [Double](repeating: 0, count: bins), counts = [Double](repeating: 0, count: bins)
+        for i in 0..<samples.count {
+            let b = Int(((samples.distance[i] + window) / binWidth).rounded())
+            guard b >= 0 && b < bins else { continue }
+            let base = line.intercept + line.slope * samples.distance[i]
+            guard base != 0 else { continue }
+            sums[b] += 1 - samples.value[i] / base
+            counts[b] += 1
+        }
+        var deficit = (0..<bins).map { counts[$0] > 0 ? sums[$0] / counts[$0] : Double.nan }
+        deficit = Statistics.fillGaps(deficit).map { $0.isFinite ? $0 : 0 }
+        // 3-bin running mean against noise.
+        var smoothed = [Double](repeating: 0, count: bins)
+        for b in 0..<bins {
+            let total: Double = deficit[max(b - 1, 0)] + deficit[b] + deficit[min(b + 1, bins - 1)]
+            smoothed[b] = total / 3
+        }
+        let centreBin = bins / 2
+        let reach = max(1, Int((window * 0.6) / binWidth))
+        var peak = centreBin
+        for b in max(0, centreBin - reach)...min(bins - 1, centreBin + reach) where smoothed[b] > smoothed[peak] { peak = b }
+        let height = smoothed[peak]
+        guard height > 0 else { return nil }
+        var lo = peak, hi = peak
+        while lo > 0 && smoothed[lo] > height / 2 { lo -= 1 }
+        while hi < bins - 1 && smoothed[hi] > height / 2 { hi += 1 }
+        func crossing(_ a: Int, _ b: Int) -> Double {
+            let va = smoothed[a], vb = smoothed[b]
+            let t = vb != va ? (height / 2 - va) / (vb - va) : 0.5
+            return (Double(a) + min(max(t, 0), 1) * Double(b - a)) * binWidth - window
+        }
+        let left = crossing(lo, min(lo + 1, bins - 1)), right = crossing(hi, max(hi - 1, 0))
+        let halfWidth = max((right - left) / 2, 0.5)
+        let radius = max(halfWidth * 1.1, 0.8)
+        let attenuation = -log(max(1 - min(height, 0.95), 0.05)) / (2 * radius)
+        return LumenModel(background: line.intercept, backgroundSlope: line.slope, attenuation: max(attenuation, 1e-3),
+                          center: (left + right) / 2, radius: radius, sigma: sigma)
+    }
+}
