@@ -1,1 +1,0 @@
-// AngioDICOM module: placeholder until its stage lands.
