@@ -1,0 +1,100 @@
+import Foundation
+import VesselCore
+
+// Ground truth of a rendered phantom. Geometry is exact (it is the geometry the renderer draws),
+// in pixel coordinates (x = column, y = row, pixel centres at integers) and in mm at the true
+// object-plane pixel size. See docs/phantom.md for the definitions.
+
+public struct PhantomTruth: Codable, Sendable, Equatable {
+    /// Schema version of this JSON.
+    public var truthVersion: Int
+    /// mm per pixel a reader derives from the calibration tags written in the file, or nil when
+    /// the file carries none (then only a catheter or a user value can calibrate).
+    public var mmPerPixel: Double?
+    /// The true object-plane pixel size, always present.
+    public var trueMmPerPixel: Double
+    public var width: Int
+    public var height: Int
+    public var frames: Int
+    /// Frame with the highest contrast concentration (the one to analyse).
+    public var mostOpacifiedFrame: Int
+    /// Contrast concentration per frame (1 at the peak).
+    public var contrastConcentration: [Double]
+    public var vessels: [PhantomVesselTruth]
+    public var catheter: PhantomCatheterTruth?
+    public var seed: UInt64
+    /// Transmission mapped to full scale (linear: v = maxValue * T / whiteLevel); 1.15 x the
+    /// brightest background pixel.
+    public var whiteLevelTransmission: Double
+    /// Background mean transmission (0...1) and grey value at the most opacified frame, and the
+    /// noise SD in grey values there: what a reader can expect of the image statistics.
+    public var backgroundMeanStoredValue: Double
+    public var noiseSDStoredValue: Double
+    public var spec: PhantomSpec
+}
+
+public struct PhantomVesselTruth: Codable, Sendable, Equatable {
+    /// Index in `PhantomSpec.vessels`.
+    public var id: Int
+    public var kind: PhantomVesselKind
+    public var parentId: Int?
+    /// Total centreline arc length, px and mm.
+    public var lengthPx: Double
+    public var lengthMm: Double
+    /// Lumen centre line (midpoint between the two walls), sampled every
+    /// `spec.truthSampleSpacingPx` of reference-centreline arc length; the last sample is the end.
+    public var centerline: [Point2D]
+    /// Arc length along the reference centreline at each sample, px.
+    public var arcLengthPx: [Double]
+    /// True lumen diameter at each sample, measured along the centreline normal (px and mm).
+    public var diameterPx: [Double]
+    public var diameterMm: [Double]
+    /// Reference (disease-free, tapered) diameter at each sample, mm: D0 - taper * s.
+    public var referenceDiameterMm: [Double]
+    /// True where another vessel or the catheter overlaps this lumen (within 1 px of its walls):
+    /// profiles there are not clean and should be excluded from accuracy statistics.
+    public var overlapped: [Bool]
+    /// Reference diameter function: D_ref(s_mm) = referenceDiameterStartMm - taperMmPerMm * s_mm.
+    public var referenceDiameterStartMm: Double
+    public var taperMmPerMm: Double
+    public var stenosis: PhantomStenosisTruth?
+}
+
+public struct PhantomStenosisTruth: Codable, Sendable, Equatable {
+    /// Minimal lumen diameter, mm and px.
+    public var mldMm: Double
+    public var mldPx: Double
+    /// Reference diameter (tapered, disease-free) at the MLD position.
+    public var referenceDiameterAtMldMm: Double
+    /// 100 * (1 - MLD / reference) from the rendered geometry.
+    public var percentDiameterStenosis: Double
+    /// 100 * (1 - (MLD / reference)^2): circular lumen areas.
+    public var percentAreaStenosis: Double
+    /// Lumen centre at the MLD, pixels.
+    public var location: Point2D
+    public var mldArcLengthPx: Double
+    /// Lesion extent (where the narrowing profile is non-zero), arc length px, and its length.
+    public var startArcLengthPx: Double
+    public var endArcLengthPx: Double
+    public var lengthMm: Double
+    /// The two wall points at the MLD (lumen centre -/+ radius along the normal).
+    public var wallPoints: [Point2D]
+}
+
+public struct PhantomCatheterTruth: Codable, Sendable, Equatable {
+    public var frenchSize: Double
+    /// Outer diameter, mm (= French / 3) and px.
+    public var diameterMm: Double
+    public var diameterPx: Double
+    /// Centreline sampled every `spec.truthSampleSpacingPx`.
+    public var path: [Point2D]
+}
+
+extension PhantomTruth {
+    /// Deterministic JSON: sorted keys, pretty printed, numbers as Swift prints them.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}
