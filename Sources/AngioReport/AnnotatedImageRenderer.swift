@@ -328,7 +328,7 @@ public struct AnnotatedImageRenderer: Sendable {
         var y = layout.panelOrigin + margin
         if let plot = layout.plotRect, let (lesion, vessel) = topLesionProfile(scene) {
             let unit = (scene.mmPerPixel ?? 0) > 0 ? "mm" : "px"
-            canvas.drawText("Top lesion #\(lesion.rank): diameter (\(unit)) vs arc length (\(unit))",
+            canvas.drawText("Lesion #\(lesion.rank): diameter along the vessel (\(unit))",
                             x: margin, y: y, scale: textScale, color: .panelText)
             drawProfilePlot(lesion: lesion, vessel: vessel, mmPerPixel: scene.mmPerPixel, rect: plot, on: &canvas)
             y = plot.y + plot.height + 2 * lineHeight + margin
@@ -339,12 +339,18 @@ public struct AnnotatedImageRenderer: Sendable {
             return
         }
         for lesion in scene.lesions.sorted(by: { $0.rank < $1.rank }) {
-            var line = "#\(lesion.rank) DS " + Self.formatPercent(lesion.percentDiameterStenosis)
-                + "  MLD " + Self.formatLength(lesion.minimalLumenDiameterPx, mmPerPixel: scene.mmPerPixel)
-                + "  Ref " + Self.formatLength(lesion.referenceDiameterPx, mmPerPixel: scene.mmPerPixel)
-            if let length = lesion.lengthPx {
-                line += "  L " + Self.formatLength(length, mmPerPixel: scene.mmPerPixel, digits: 1)
+            // Unit once at the end keeps the line within ~40 characters (a 512 px panel at 2x).
+            let calibrated = (scene.mmPerPixel ?? 0) > 0
+            let factor = calibrated ? scene.mmPerPixel! : 1
+            func value(_ pixels: Double?, _ decimals: Int) -> String {
+                guard let pixels, pixels.isFinite else { return "n/a" }
+                return String(format: "%.\(decimals)f", pixels * factor)
             }
+            var line = "#\(lesion.rank) DS " + Self.formatPercent(lesion.percentDiameterStenosis)
+                + "  MLD " + value(lesion.minimalLumenDiameterPx, calibrated ? 2 : 1)
+                + "  Ref " + value(lesion.referenceDiameterPx, calibrated ? 2 : 1)
+            if lesion.lengthPx != nil { line += "  L " + value(lesion.lengthPx, 1) }
+            line += calibrated ? " mm" : " px"
             canvas.drawText(Self.truncateMiddle(line, maxCharacters: maxCharacters), x: margin, y: y, scale: textScale,
                             color: lesion.rank == 1 ? .white : .panelText)
             y += lineHeight

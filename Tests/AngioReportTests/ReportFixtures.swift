@@ -8,8 +8,8 @@ enum ReportFixtures {
     static let referenceDiameter = 12.0
     static let minimalDiameter = 5.0
 
-    static func diameter(atX x: Double) -> Double {
-        referenceDiameter - (referenceDiameter - minimalDiameter) * exp(-pow((x - 128) / 12, 2))
+    static func diameter(atX x: Double, centre: Double = 128) -> Double {
+        referenceDiameter - (referenceDiameter - minimalDiameter) * exp(-pow((x - centre) / 12, 2))
     }
 
     static func scene(mmPerPixel: Double? = 0.2, size: Int = 256, title: String = "run_01.dcm") -> ReportScene {
@@ -18,7 +18,7 @@ enum ReportFixtures {
         let centreY = Double(size) / 2
         for y in 0..<size {
             for x in 0..<size {
-                let d = diameter(atX: Double(x))
+                let d = diameter(atX: Double(x), centre: centreY)
                 if abs(Double(y) - centreY) <= d / 2 {
                     frame[x: x, y: y] = 60
                     mask[x: x, y: y] = true
@@ -27,7 +27,7 @@ enum ReportFixtures {
         }
         let xs = Array(stride(from: 20.0, through: Double(size) - 20, by: 1))
         let centerline = xs.map { Point2D(x: $0, y: centreY) }
-        let diameters = xs.map { diameter(atX: $0) }
+        let diameters = xs.map { diameter(atX: $0, centre: centreY) }
         let vessel = VesselOverlay(
             centerline: centerline,
             leftEdge: zip(xs, diameters).map { Point2D(x: $0, y: centreY - $1 / 2) },
@@ -35,7 +35,7 @@ enum ReportFixtures {
             arcLength: xs.map { $0 - 20 },
             diameter: diameters,
             reference: xs.map { _ in referenceDiameter })
-        let mldIndex = xs.firstIndex(of: 128) ?? 0
+        let mldIndex = xs.firstIndex(of: centreY) ?? 0
         let lesion = LesionOverlay(rank: 1, vesselIndex: 0,
                                    percentDiameterStenosis: 100 * (1 - minimalDiameter / referenceDiameter),
                                    minimalLumenDiameterPx: minimalDiameter, referenceDiameterPx: referenceDiameter,
