@@ -62,6 +62,9 @@ public final class AngiogramFile: @unchecked Sendable {
         default:
             notes.append("colour image (\(photometricInterpretation)): the analysis image is its luminance (ITU-R BT.601 weights)")
         }
+        if let declared = reader.text(0x0028, 0x0008), metadata.numberOfFramesDeclared != frameCount {
+            notes.append("Number of Frames (0028,0008) '\(declared)' is not a positive integer; reading \(frameCount) frame(s)")
+        }
         if let modality = metadata.modality, !["XA", "RF", "XRF"].contains(modality) {
             notes.append("modality \(modality) is not X-ray angiography or fluoroscopy")
         }

@@ -355,10 +355,9 @@ angio_dcm_status read_pixel_module(angio_dcm_file *file, bool strict) {
         long parsed = strtol(frames_text.c_str(), &end, 10);
         if (end != nullptr && *end == 0 && parsed >= 1 && parsed <= 0x7FFFFFFFL) {
             frames = static_cast<Sint32>(parsed);
-        } else if (strict) {
-            return file->fail(ANGIO_DCM_MALFORMED, "Number of Frames (0028,0008) is '" + frames_text +
-                                                       "', not a positive integer");
         }
+        // Otherwise keep 1, as DCMTK does for garbage values; the Swift side reports that the
+        // declared value was unreadable (numberOfFramesDeclared is nil while the tag exists).
     }
 
     info.rows = rows;
@@ -974,11 +973,16 @@ angio_dcm_status angio_dcm_open(const char *path, angio_dcm_open_mode mode, uint
         copy_message(file->info.transfer_syntax_name, sizeof file->info.transfer_syntax_name, xfer_name(file->xfer, uid));
         file->codec = codec_for(file->xfer, uid);
 
-        angio_dcm_status status = read_pixel_module(file, mode == ANGIO_DCM_OPEN_IMAGE);
+        angio_dcm_status status = ANGIO_DCM_OK;
+        DcmElement *pixel_element = nullptr;
+        const bool has_pixels = dataset_of(file)->findAndGetElement(DCM_PixelData, pixel_element, OFFalse).good();
+        if (mode == ANGIO_DCM_OPEN_IMAGE && !has_pixels) {
+            // Report the missing pixel data before complaining about the (then absent) pixel module.
+            status = validate_pixel_data(file, max_pixel_bytes);
+        }
+        if (status == ANGIO_DCM_OK) status = read_pixel_module(file, mode == ANGIO_DCM_OPEN_IMAGE);
         if (status == ANGIO_DCM_OK && mode == ANGIO_DCM_OPEN_IMAGE) {
-            DcmElement *element = nullptr;
-            bool has_pixels = dataset_of(file)->findAndGetElement(DCM_PixelData, element, OFFalse).good();
-            if (has_pixels && file->codec == Codec::unsupported) {
+            if (file->codec == Codec::unsupported) {
                 std::string name = file->info.transfer_syntax_name;
                 status = file->fail(ANGIO_DCM_UNSUPPORTED_TRANSFER_SYNTAX,
                                     "transfer syntax " + (name.empty() ? std::string("(unknown)") : name) + " (" + uid +
