@@ -142,7 +142,7 @@ public final class BatchRunner: Sendable {
         perFileOptions.threads = workers > 1 ? 1 : nil
         let analysisOptions = perFileOptions
         let progress = BatchProgress(total: pending.count, enabled: options.showProgress)
-        let store = ResultStore(count: selected.count)
+        let store = ResultStore<BatchItemResult>(count: selected.count)
         let queue = WorkQueue(pending)
         let group = DispatchGroup()
         let inputs = selected
@@ -269,16 +269,16 @@ final class WorkQueue: @unchecked Sendable {
 }
 
 /// Per-index result slots filled by the workers (each index written once).
-final class ResultStore: @unchecked Sendable {
+final class ResultStore<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var slots: [BatchItemResult?]
+    private var slots: [Value?]
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: BatchItemResult) {
+    func set(_ index: Int, _ value: Value) {
         lock.lock()
         slots[index] = value
         lock.unlock()
     }
-    func get(_ index: Int) -> BatchItemResult? {
+    func get(_ index: Int) -> Value? {
         lock.lock()
         defer { lock.unlock() }
         return slots[index]

@@ -1,3 +1,4 @@
+import AngioDICOM
 import Foundation
 
 /// One file to analyse.
@@ -44,7 +45,9 @@ public struct DiscoveryResult: Sendable {
 ///   specific error instead of being silently dropped. A DICOMDIR named explicitly stands for
 ///   its folder.
 public enum InputDiscovery {
-    public static func discover(_ paths: [String], excluding outputDirectory: String? = nil) throws(BatchError) -> DiscoveryResult {
+    /// - Parameter includeNonDICOM: keep every file (archive QA reports non-DICOM files itself).
+    public static func discover(_ paths: [String], excluding outputDirectory: String? = nil,
+                                includeNonDICOM: Bool = false) throws(BatchError) -> DiscoveryResult {
         let excluded = outputDirectory.map(canonical)
         var candidates: [(path: String, relative: String)] = []
         var skipped: [String] = []
@@ -72,13 +75,14 @@ public enum InputDiscovery {
             for relative in files {
                 let full = folder == "." && !root.hasPrefix("./") ? relative : (folder as NSString).appendingPathComponent(relative)
                 let name = (relative as NSString).lastPathComponent
-                if isDICOMDIR(full) || name.uppercased() == "DICOMDIR" {
+                if name.uppercased() == "DICOMDIR" {
                     dicomdirs.append(full)
                     continue
                 }
                 switch DICOMSniffer.classify(path: full) {
                 case .dicom, .unreadable: candidates.append((full, prefix + relative))
-                case .notDICOM: skipped.append(full)
+                case .notDICOM:
+                    if includeNonDICOM { candidates.append((full, prefix + relative)) } else { skipped.append(full) }
                 }
             }
         }
@@ -170,32 +174,17 @@ public enum InputDiscovery {
     }
 }
 
-/// Content sniffing: is this file DICOM? Reads at most 256 bytes.
+/// Content sniffing: is this file DICOM? Reads at most a few hundred bytes. The decision is
+/// the decoder's own (`AngiogramFile.isLikelyDICOM`: PS3.10 section 7.1 preamble + "DICM", or a
+/// bare data set starting with a group 0002/0008 element), so the batch and the decoder agree.
 public enum DICOMSniffer {
     public enum Kind: Sendable, Equatable { case dicom, notDICOM, unreadable }
 
     public static func classify(path: String) -> Kind {
         guard let handle = FileHandle(forReadingAtPath: path) else { return .unreadable }
-        defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 256) else { return .unreadable }
-        return classify(bytes: [UInt8](head))
-    }
-
-    /// PS3.10 section 7.1: a 128-byte preamble then "DICM". Files without the preamble (old
-    /// exports, raw data sets) start directly with an element: group 0002 or 0008 (little
-    /// endian), a small element number, then either a two-letter VR (explicit VR) or a 32-bit
-    /// length that fits the file (implicit VR).
-    public static func classify(bytes: [UInt8]) -> Kind {
-        if bytes.count >= 132, bytes[128] == 0x44, bytes[129] == 0x49, bytes[130] == 0x43, bytes[131] == 0x4D {
-            return .dicom
-        }
-        guard bytes.count >= 8 else { return .notDICOM }
-        let group = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
-        let element = UInt16(bytes[2]) | UInt16(bytes[3]) << 8
-        guard group == 0x0002 || group == 0x0008, element <= 0x0100 else { return .notDICOM }
-        let isUpper: (UInt8) -> Bool = { $0 >= 0x41 && $0 <= 0x5A }
-        if isUpper(bytes[4]) && isUpper(bytes[5]) { return .dicom }
-        let length = UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24
-        return length < 1024 ? .dicom : .notDICOM
+        let readable = (try? handle.read(upToCount: 1)) != nil
+        try? handle.close()
+        guard readable else { return .unreadable }
+        return AngiogramFile.isLikelyDICOM(path: path) ? .dicom : .notDICOM
     }
 }
