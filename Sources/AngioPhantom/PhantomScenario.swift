@@ -105,7 +105,7 @@ extension PhantomGenerator {
             // Soft tissue of the calf with tibia and fibula shadows, no diaphragm.
             spec.background = PhantomBackground(baseAttenuation: 1.0, gradientAttenuation: 0.2, blobCount: 2,
                                                 blobAttenuation: 0.15, textureAttenuation: 0.02, diaphragm: false,
-                                                diaphragmAttenuation: 0, boneCount: 2)
+                                                diaphragmAttenuation: 0, boneCount: 2, boneAttenuationPerPx: 0.0025)
         }
         var rng = PhantomRNG(seed: seed, stream: PhantomStream.geometry &+ UInt64(scenario.anatomy == .coronary ? 0 : 1))
         let radiusPx = scenario.diameterMm / scenario.mmPerPixel / 2
@@ -218,20 +218,29 @@ extension PhantomGenerator {
         let c = cos(angle), sn = sin(angle)
         let direction = Point2D(x: tangent.x * c - tangent.y * sn, y: tangent.x * sn + tangent.y * c)
         let length = size * (0.25 + 0.15 * layout[24 + index])
-        let curl = -side * 0.25 * bendScale
-        let mid = Point2D(x: origin.x + direction.x * length * 0.5 - direction.y * curl * length * 0.2,
-                          y: origin.y + direction.y * length * 0.5 + direction.x * curl * length * 0.2)
-        let end = Point2D(x: origin.x + direction.x * length - direction.y * curl * length * 0.3,
-                          y: origin.y + direction.y * length + direction.x * curl * length * 0.3)
+        // The branch turns gradually (by `curl` radians per third of its length) back towards
+        // the parent's direction, like an epicardial branch following the heart's surface.
+        let curl = -side * 0.22 * bendScale
+        var points: [Point2D] = []
+        var position = origin
+        for third in 1...3 {
+            let turn = Double(third) * curl
+            let d = Point2D(x: direction.x * cos(turn) - direction.y * sin(turn),
+                            y: direction.x * sin(turn) + direction.y * cos(turn))
+            position = Point2D(x: position.x + d.x * length / 3, y: position.y + d.y * length / 3)
+            points.append(position)
+        }
         let diameter = max(1.0, scenario.diameterMm * (0.55 + 0.15 * layout[28 + index]))
-        return PhantomVessel(kind: .sideBranch, controlPoints: [mid, end], referenceDiameterMm: diameter,
-                             taperMmPerMm: scenario.taperMmPerMm, parentIndex: 0, branchFraction: fraction)
+        // Branches taper to ~70 % of their origin diameter over their length.
+        let taper = 0.3 * diameter / (length * scenario.mmPerPixel)
+        return PhantomVessel(kind: .sideBranch, controlPoints: points, referenceDiameterMm: diameter,
+                             taperMmPerMm: taper, parentIndex: 0, branchFraction: fraction)
     }
 
     private static func crossingVessel(mainCurve: ArcCurve, lesionCentre: Double, scenario: PhantomScenario,
                                        layout: [Double], size: Double) -> PhantomVessel {
         // Crosses the main vessel well away from the lesion, at 50-90 degrees.
-        let fraction = lesionCentre < 0.5 ? 0.80 : 0.20
+        let fraction = lesionCentre < 0.5 ? 0.70 : 0.30
         let s = fraction * mainCurve.length
         let centre = mainCurve.point(at: s), tangent = mainCurve.tangent(at: s)
         let angle = (layout[30] < 0.5 ? -1.0 : 1.0) * (0.87 + 0.7 * layout[31])
