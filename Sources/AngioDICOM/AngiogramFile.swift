@@ -22,8 +22,10 @@ public final class AngiogramFile: @unchecked Sendable {
     /// Non-fatal findings, e.g. a colour image reduced to luminance for analysis.
     public let warnings: [String]
 
+    /// The PALETTE COLOR lookup tables, when the image has them.
+    public let palette: PaletteLUT?
+
     private let options: DecodeOptions
-    private let palette: PaletteLUT?
     private let poolLock = NSLock()
     private var idleHandles: [OpaquePointer]
     private let maxIdleHandles = max(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -241,12 +243,13 @@ enum ShimFile {
 
 /// PALETTE COLOR lookup tables (PS3.3 C.7.6.3.1.5): descriptor = entries (0 means 65536),
 /// first mapped value, bits per entry.
-struct PaletteLUT: Sendable {
-    var firstMapped: Int
-    var red: [UInt16]
-    var green: [UInt16]
-    var blue: [UInt16]
-    var scale: Float
+public struct PaletteLUT: Sendable, Equatable {
+    public var firstMapped: Int
+    public var red: [UInt16]
+    public var green: [UInt16]
+    public var blue: [UInt16]
+    /// Factor bringing table entries to 0...255.
+    public var scale: Float
 
     init(reader: AttributeReader, path: String) throws(DICOMError) {
         let descriptors: [(UInt16, UInt16)] = [(0x0028, 0x1101), (0x0028, 0x1102), (0x0028, 0x1103)]
@@ -294,11 +297,24 @@ struct PaletteLUT: Sendable {
         scale = bits <= 8 || largest <= 255 ? 1 : 1.0 / 257.0
     }
 
-    func luminance(of value: Int32) -> Float {
+    /// Values below the first mapped value use the first entry, above the table the last.
+    private func entry(_ value: Int32) -> Int? {
         let count = min(red.count, green.count, blue.count)
-        guard count > 0 else { return 0 }
-        let index = max(0, min(count - 1, Int(value) - firstMapped))
+        guard count > 0 else { return nil }
+        return max(0, min(count - 1, Int(value) - firstMapped))
+    }
+
+    /// Luminance (BT.601 weights) of the colour of `value`, on a 0...255 scale.
+    public func luminance(of value: Int32) -> Float {
+        guard let index = entry(value) else { return 0 }
         let y = 0.299 * Float(red[index]) + 0.587 * Float(green[index]) + 0.114 * Float(blue[index])
         return y * scale
+    }
+
+    /// The 8-bit colour of `value`.
+    public func rgb8(of value: Int32) -> (UInt8, UInt8, UInt8) {
+        guard let index = entry(value) else { return (0, 0, 0) }
+        func byte(_ v: UInt16) -> UInt8 { UInt8(max(0, min(255, (Float(v) * scale).rounded()))) }
+        return (byte(red[index]), byte(green[index]), byte(blue[index]))
     }
 }

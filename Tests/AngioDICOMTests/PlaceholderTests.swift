@@ -1,6 +1,0 @@
-import XCTest
-@testable import AngioDICOM
-
-final class AngioDICOMPlaceholderTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
