@@ -91,6 +91,9 @@ public final class BatchRunner: Sendable {
     /// Worker thread stack: image code may recurse (flood fills, graph walks) deeper than the
     /// 512 KiB default of secondary threads.
     static let workerStackSize = 16 << 20
+    /// Error codes that say nothing about the file's content (I/O trouble, missing DCMTK
+    /// dictionary): `--resume` analyses such inputs again.
+    static let transientErrorCodes: Set<String> = ["ioError", "dictionaryMissing", "writeFailed"]
 
     public init(options: BatchOptions, analyzer: @escaping Analyzer = { SingleFileAnalysis.analyze(path: $0, options: $1) }) {
         self.options = options
@@ -220,7 +223,10 @@ public final class BatchRunner: Sendable {
         let json = record.jsonData()
         do {
             try AtomicFile.write(json, to: layout.jsonPath)
-            if writeProblem == nil, let identity = identityBefore {
+            // A failure caused by the file itself (truncated, not angiography, ...) is final for
+            // this file and these options; environment failures are retried by --resume.
+            let transient = record.error.map { Self.transientErrorCodes.contains($0.code) } ?? false
+            if writeProblem == nil, !transient, let identity = identityBefore {
                 let completion = CompletionRecord(inputSize: identity.size, inputModified: identity.modified,
                                                   optionsFingerprint: fingerprint, jsonBytes: json.count,
                                                   jsonFNV1a: FNV1a64.hex(FNV1a64.hash(bytes: json)), hasImage: thumbnailSize != nil)
