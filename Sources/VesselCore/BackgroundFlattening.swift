@@ -11,10 +11,11 @@ import Foundation
 /// Steps:
 /// 1. For speed the image is box-averaged by f = max(1, floor(radius / 4)) (the background is
 ///    smooth at that scale).
-/// 2. B is a robust, normalised-convolution Gaussian (sigma = radius / f on the small image):
-///    B = G * (w I) / G * w with weights w = 1 except on outliers |I - B| > 2.5 robust sigma
-///    (vessels, catheter, bright lung), re-estimated three times (iteratively reweighted),
-///    so vessels do not pull the background towards them.
+/// 2. B is a robust local-linear Gaussian-weighted fit (sigma = radius / f on the small image,
+///    `LocalLinearFit`: reproduces linear trends exactly, also at the border) with weights
+///    w = 1 except on outliers |I - B| > 2.5 robust sigma (vessels, catheter, bright lung),
+///    re-estimated three times (iteratively reweighted), so vessels do not pull the
+///    background towards them.
 /// 3. The local contrast s is the normalised-convolution Gaussian (sigma = 2 radius) of
 ///    |I - B| over inliers, times 1.2533 (|N(0, s^2)| has mean s sqrt(2/pi)), floored at
 ///    1/4 of its median so flat (collimated, saturated) areas are not amplified.
@@ -37,56 +38,127 @@ public enum BackgroundFlattening {
         let small = cleaned.downsampled(by: factor)
         let validSmall = image.mapped { $0.isFinite ? 1 : 0 }.downsampled(by: factor).pixels.map { $0 > 0.999 }
         let sigmaSmall = safeRadius / Double(factor)
+        let values = small.pixels.map { Double($0) }
 
-        var weights = validSmall.map { Float($0 ? 1 : 0) }
-        var background = normalizedConvolution(small, weights: weights, sigma: sigmaSmall, threads: threads)
+        var weights = validSmall.map { $0 ? 1.0 : 0.0 }
+        var background = LocalLinearFit(width: small.width, height: small.height, sigma: sigmaSmall)
+            .fit(values, weights: weights)
         for _ in 0..<3 {
-            let residual = zip(small.pixels, background.pixels).map { $0 - $1 }
+            let residual = zip(values, background).map { $0 - $1 }
             let spread = robustSigma(residual, weights: weights)
             let limit = 2.5 * max(spread, 1e-12)
             for i in weights.indices { weights[i] = (validSmall[i] && abs(residual[i]) <= limit) ? 1 : 0 }
-            background = normalizedConvolution(small, weights: weights, sigma: sigmaSmall, threads: threads)
+            background = LocalLinearFit(width: small.width, height: small.height, sigma: sigmaSmall)
+                .fit(values, weights: weights)
         }
-        let absoluteResidual = GrayImage(width: small.width, height: small.height,
-                                         pixels: zip(small.pixels, background.pixels).map { abs($0 - $1) })
-        var contrast = normalizedConvolution(absoluteResidual, weights: weights, sigma: 2 * sigmaSmall, threads: threads)
-        let sortedContrast = contrast.pixels.filter { $0 > 0 }.sorted()
+        // Local contrast: mean |residual| of inliers (local constant fit = normalised convolution).
+        let absoluteResidual = zip(values, background).map { abs($0 - $1) }
+        var contrast = LocalLinearFit(width: small.width, height: small.height, sigma: 2 * sigmaSmall)
+            .fit(absoluteResidual, weights: weights, order: 0)
+        let sortedContrast = contrast.filter { $0 > 0 }.sorted()
         let floor = sortedContrast.isEmpty ? 1 : max(1e-12, sortedContrast[sortedContrast.count / 2] * 0.25)
-        contrast = contrast.mapped { max($0, floor) * 1.2533 }
+        // |N(0, s^2)| has mean s sqrt(2/pi): 1.2533 turns the mean absolute residual into s.
+        contrast = contrast.map { max($0, floor) * 1.2533 }
 
-        let fullBackground = background.resampledBilinear(width: image.width, height: image.height)
-        let fullContrast = contrast.resampledBilinear(width: image.width, height: image.height)
+        let fullBackground = GrayImage(width: small.width, height: small.height, pixels: background.map { Float($0) })
+            .resampledBilinear(width: image.width, height: image.height)
+        let fullContrast = GrayImage(width: small.width, height: small.height, pixels: contrast.map { Float($0) })
+            .resampledBilinear(width: image.width, height: image.height)
         var out = [Float](repeating: 0, count: image.count)
         for i in out.indices { out[i] = (cleaned.pixels[i] - fullBackground.pixels[i]) / fullContrast.pixels[i] }
         return GrayImage(width: image.width, height: image.height, pixels: out)
     }
 
-    /// G * (w I) / G * w; where the weights vanish over the whole kernel support the plain
-    /// Gaussian of I is used.
-    static func normalizedConvolution(_ image: GrayImage, weights: [Float], sigma: Double, threads: Int?) -> GrayImage {
-        let weighted = GrayImage(width: image.width, height: image.height,
-                                 pixels: zip(image.pixels, weights).map { $0 * $1 })
-        let numerator = GaussianBlur.blur(weighted, sigma: sigma, threads: threads)
-        let denominator = GaussianBlur.blur(GrayImage(width: image.width, height: image.height, pixels: weights),
-                                            sigma: sigma, threads: threads)
-        let needsFallback = denominator.pixels.contains { $0 <= 1e-4 }
-        let plain = needsFallback ? GaussianBlur.blur(image, sigma: sigma, threads: threads) : image
-        var out = [Float](repeating: 0, count: image.count)
-        for i in out.indices {
-            out[i] = denominator.pixels[i] > 1e-4 ? numerator.pixels[i] / denominator.pixels[i] : plain.pixels[i]
-        }
-        return GrayImage(width: image.width, height: image.height, pixels: out)
-    }
-
     /// 1.4826 x median absolute value of the weighted samples (robust standard deviation).
-    static func robustSigma(_ values: [Float], weights: [Float]) -> Float {
-        var selected = [Float]()
+    static func robustSigma(_ values: [Double], weights: [Double]) -> Double {
+        var selected = [Double]()
         selected.reserveCapacity(values.count)
         for i in values.indices where weights[i] > 0 { selected.append(abs(values[i])) }
         if selected.isEmpty { selected = values.map { abs($0) } }
         guard !selected.isEmpty else { return 0 }
-        let middle = selected.count / 2
         selected.sort()
-        return 1.4826 * selected[middle]
+        return 1.4826 * selected[selected.count / 2]
+    }
+}
+
+/// Weighted local polynomial regression with a Gaussian window (normalised convolution,
+/// Knutsson & Westin 1993), in Double precision on small images.
+///
+/// Order 1 fits b(x) = a0 + a1 (x' - x) + a2 (y' - y) around every pixel by weighted least
+/// squares with weights w(x') G_sigma(x' - x); a linear trend is reproduced exactly, also at the
+/// image border where a plain Gaussian would be biased. Order 0 is the normalised
+/// convolution G * (w f) / G * w. Where the window holds too little weight (or the 3x3 system
+/// is singular) it falls back to order 0, then to the plain Gaussian of f.
+struct LocalLinearFit {
+    let width: Int
+    let height: Int
+    let sigma: Double
+
+    func fit(_ values: [Double], weights: [Double], order: Int = 1) -> [Double] {
+        let n = width * height
+        let xs = (0..<n).map { Double($0 % width) }, ys = (0..<n).map { Double($0 / width) }
+        func g(_ f: (Int) -> Double) -> [Double] { blur((0..<n).map(f)) }
+        let s0 = g { weights[$0] }
+        let sf = g { weights[$0] * values[$0] }
+        let plain = blur(values)
+        guard order >= 1 else {
+            return (0..<n).map { s0[$0] > 1e-4 ? sf[$0] / s0[$0] : plain[$0] }
+        }
+        let sx = g { weights[$0] * xs[$0] }, sy = g { weights[$0] * ys[$0] }
+        let sxx = g { weights[$0] * xs[$0] * xs[$0] }, sxy = g { weights[$0] * xs[$0] * ys[$0] }
+        let syy = g { weights[$0] * ys[$0] * ys[$0] }
+        let sxf = g { weights[$0] * xs[$0] * values[$0] }, syf = g { weights[$0] * ys[$0] * values[$0] }
+        var out = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            guard s0[i] > 1e-4 else { out[i] = plain[i]; continue }
+            // Moments about the pixel itself (x' - x), from the global ones.
+            let x = xs[i], y = ys[i], w = s0[i]
+            let mx = sx[i] - x * w, my = sy[i] - y * w
+            let mxx = sxx[i] - 2 * x * sx[i] + x * x * w
+            let mxy = sxy[i] - x * sy[i] - y * sx[i] + x * y * w
+            let myy = syy[i] - 2 * y * sy[i] + y * y * w
+            let bf = sf[i], bx = sxf[i] - x * sf[i], by = syf[i] - y * sf[i]
+            // Solve [[w, mx, my], [mx, mxx, mxy], [my, mxy, myy]] a = [bf, bx, by] for a0 (Cramer).
+            let det = w * (mxx * myy - mxy * mxy) - mx * (mx * myy - mxy * my) + my * (mx * mxy - mxx * my)
+            let scale = w * mxx * myy
+            if abs(det) > 1e-9 * max(abs(scale), 1e-300) {
+                let detA0 = bf * (mxx * myy - mxy * mxy) - mx * (bx * myy - mxy * by) + my * (bx * mxy - mxx * by)
+                out[i] = detA0 / det
+            } else {
+                out[i] = bf / w
+            }
+        }
+        return out
+    }
+
+    /// Separable Gaussian, truncated at 3 sigma, half-sample symmetric boundary, Double.
+    func blur(_ values: [Double]) -> [Double] {
+        let radius = max(1, Int(3 * sigma + 0.5))
+        var taps = (0...radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+        let total = taps[0] + 2 * taps.dropFirst().reduce(0, +)
+        taps = taps.map { $0 / total }
+        var temporary = [Double](repeating: 0, count: values.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                var acc = values[y * width + x] * taps[0]
+                for k in 1...radius {
+                    acc += (values[y * width + GaussianBlur.reflect(x - k, width)]
+                            + values[y * width + GaussianBlur.reflect(x + k, width)]) * taps[k]
+                }
+                temporary[y * width + x] = acc
+            }
+        }
+        var out = [Double](repeating: 0, count: values.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                var acc = temporary[y * width + x] * taps[0]
+                for k in 1...radius {
+                    acc += (temporary[GaussianBlur.reflect(y - k, height) * width + x]
+                            + temporary[GaussianBlur.reflect(y + k, height) * width + x]) * taps[k]
+                }
+                out[y * width + x] = acc
+            }
+        }
+        return out
     }
 }

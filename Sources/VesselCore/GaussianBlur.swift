@@ -67,14 +67,16 @@ public enum GaussianBlur {
 
     /// Horizontal then vertical pass; `temporary` and `destination` hold width*height floats.
     /// `source` may alias `destination` (the source is fully consumed by the first pass).
+    /// `offset` is subtracted from every sample first (keeps Float precision for data with a
+    /// large baseline; the caller adds it back if needed).
     static func separableBlur(source: UnsafePointer<Float>, temporary: UnsafeMutablePointer<Float>,
                               destination: UnsafeMutablePointer<Float>, width: Int, height: Int,
-                              kernel: Kernel, threads: Int) {
+                              kernel: Kernel, threads: Int, offset: Float = 0) {
         nonisolated(unsafe) let src = source
         nonisolated(unsafe) let tmp = temporary
         nonisolated(unsafe) let dst = destination
         RowBands.forEachBand(rows: height, threads: threads) { rows in
-            horizontalPass(source: src, destination: tmp, width: width, rows: rows, kernel: kernel)
+            horizontalPass(source: src, destination: tmp, width: width, rows: rows, kernel: kernel, offset: offset)
         }
         RowBands.forEachBand(rows: height, threads: threads) { rows in
             verticalPass(source: UnsafePointer(tmp), destination: dst, width: width, height: height,
@@ -82,9 +84,9 @@ public enum GaussianBlur {
         }
     }
 
-    /// Convolves rows `rows` of `source` along x into `destination`.
+    /// Convolves rows `rows` of `source` minus `offset` along x into `destination`.
     static func horizontalPass(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>,
-                               width: Int, rows: Range<Int>, kernel: Kernel) {
+                               width: Int, rows: Range<Int>, kernel: Kernel, offset: Float = 0) {
         let radius = kernel.radius
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: width + 2 * radius + 8)
         defer { padded.deallocate() }
@@ -92,7 +94,12 @@ public enum GaussianBlur {
             let w = weights.baseAddress!
             for y in rows {
                 let row = source + y * width
-                for i in 0..<(width + 2 * radius) { padded[i] = row[reflect(i - radius, width)] }
+                // Non-finite samples (NaN / inf from a damaged frame) count as the offset so they cannot
+                // spread over the whole image.
+                for i in 0..<(width + 2 * radius) {
+                    let sample = row[reflect(i - radius, width)]
+                    padded[i] = sample.isFinite ? sample - offset : 0
+                }
                 let out = destination + y * width
                 var x = 0
                 while x + 8 <= width {

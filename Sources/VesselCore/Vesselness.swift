@@ -42,7 +42,9 @@ public struct VesselnessParameters: Sendable, Equatable {
     public var scaleNormalizationExponent: Double
 
     /// Scales suited to coronary / peripheral angiograms at 0.15-0.3 mm per pixel: vessel
-    /// radii of about 2-15 px (best sigma ~ 0.6-0.7 x radius, see `Vesselness`).
+    /// radii of about 2-15 px. The best sigma of a tube is ~0.85 r (see `Vesselness`), so
+    /// these peak on radii 1.8-7 px; wider vessels still respond (weaker, mostly near their
+    /// walls) at sigma 6 and the segmentation recovers their full lumen from the grey levels.
     public static let defaultScales: [Double] = [1.5, 2, 3, 4, 6]
 
     public init(scales: [Double] = VesselnessParameters.defaultScales, alpha: Double = 0.5,
@@ -100,10 +102,11 @@ public struct VesselnessResult: Sendable, Equatable {
 ///   vessels, > 0 for bright), else exp(-R_B^2 / (2 beta^2)) (1 - exp(-S^2 / (2 c^2))) (eq. 15).
 /// The output is max over sigma of V_sigma (eq. 14) and the arg-max sigma.
 ///
-/// Radius cue: with sigma^2 normalisation the best scale of a bar of half-width r (flat
-/// profile) is sigma ~ r / sqrt(3) = 0.58 r, and of a cylinder-projected tube of radius r
-/// about sigma ~ 0.5 r (measured by `VesselnessTests.testBestScaleTracksRadius`); so
-/// r ~ 1.7-2 x bestScale.
+/// Radius cue: with sigma^2 normalisation the centre response of a bar of half-width r (flat
+/// profile) is proportional to (r / sigma) exp(-r^2 / 2 sigma^2), maximal at sigma = r; for a
+/// cylinder-projected tube of radius r (chord profile 2 sqrt(r^2 - d^2)) the best sigma is
+/// about 0.85 r (measured on r = 2...11 px by `VesselnessTests.testBestScaleTracksRadius`),
+/// so r ~ 1.18 x bestScale, within the resolution of the scale grid.
 ///
 /// Numerical contract: the response lies in [0, 1); it is invariant (up to float rounding)
 /// to adding a constant to the image (derivatives) and, with the automatic c, to multiplying
@@ -126,13 +129,17 @@ public enum Vesselness {
         let temporary = UnsafeMutableBufferPointer<Float>.allocate(capacity: pixelCount)
         defer { smoothed.deallocate(); temporary.deallocate() }
 
-        // 1. Scale space: one separable Gaussian per scale.
+        // 1. Scale space: one separable Gaussian per scale. Derivatives ignore a constant, so
+        //    the centre pixel's value is subtracted first: large baselines (e.g. 16-bit data
+        //    around 30000) then cost no Float precision, and I + b gives nearly the same bits.
+        let baseline = image.pixels[pixelCount / 2].isFinite ? image.pixels[pixelCount / 2] : 0
         image.pixels.withUnsafeBufferPointer { source in
             for (index, sigma) in scales.enumerated() {
                 GaussianBlur.separableBlur(source: source.baseAddress!, temporary: temporary.baseAddress!,
                                            destination: smoothed.baseAddress! + index * pixelCount,
                                            width: width, height: height,
-                                           kernel: GaussianBlur.kernel(sigma: sigma), threads: threadCount)
+                                           kernel: GaussianBlur.kernel(sigma: sigma), threads: threadCount,
+                                           offset: baseline)
             }
         }
         // Per-scale factor: polarity sign times sigma^(2 gamma_n). Dark vessels are handled as
