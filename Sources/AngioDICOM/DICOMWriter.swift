@@ -14,7 +14,7 @@ public enum WritableTransferSyntax: String, CaseIterable, Sendable {
     case jpegLSNearLossless
     /// JPEG baseline, process 1 (1.2.840.10008.1.2.4.50): 8-bit only, lossy.
     case jpegBaseline
-    /// JPEG extended, process 2/4 (1.2.840.10008.1.2.4.51): up to 12 bits, lossy.
+    /// JPEG extended, process 2/4 (1.2.840.10008.1.2.4.51): 12 bits only, lossy.
     case jpegExtended
 
     public var uid: String {

@@ -94,7 +94,9 @@ void initialize_once() {
         // Encoders for DICOMWriter; never replace the caller's SOP Instance UID.
         DcmRLEEncoderRegistration::registerCodecs(OFFalse);
         DJEncoderRegistration::registerCodecs(ECC_lossyYCbCr, EUC_never);
-        DJLSEncoderRegistration::registerCodecs(0, 0, 0, 0, OFTrue, 0, OFTrue, EJLSUC_never);
+        // Raw (not "cooked") JPEG-LS encoding: DCMTK 3.6.7's cooked path produced undecodable
+        // streams for 16-bit MONOCHROME1 data in our round-trip tests.
+        DJLSEncoderRegistration::registerCodecs(0, 0, 0, 0, OFFalse, 0, OFTrue, EJLSUC_never);
     } catch (...) {
         state.status = ANGIO_DCM_DECODE_FAILED;
         state.message = "DCMTK initialisation failed";
@@ -1170,7 +1172,9 @@ angio_dcm_status angio_dcm_write_xa(const angio_dcm_xa_request *request, const c
         if (r.bits_stored != 8) return fail(ANGIO_DCM_INVALID_ARGUMENT, "JPEG baseline needs Bits Stored 8");
         target = EXS_JPEGProcess1; parameter = &lossy; lossy_output = true; break;
     case ANGIO_DCM_WRITE_JPEG_EXTENDED:
-        if (r.bits_stored > 12) return fail(ANGIO_DCM_INVALID_ARGUMENT, "JPEG extended needs Bits Stored <= 12");
+        // DCMTK's lossy encoder renders other depths onto the 12-bit range (and rewrites Bits
+        // Stored), which would silently change the stored values: accept 12 bits only.
+        if (r.bits_stored != 12) return fail(ANGIO_DCM_INVALID_ARGUMENT, "JPEG extended needs Bits Stored 12");
         target = EXS_JPEGProcess2_4; parameter = &lossy; lossy_output = true; break;
     default: return fail(ANGIO_DCM_INVALID_ARGUMENT, "unknown transfer syntax");
     }

@@ -89,7 +89,7 @@ final class WriterRoundTripTests: XCTestCase {
     }
 
     func testLossyJPEGIsClose() throws {
-        for (syntax, bits) in [(WritableTransferSyntax.jpegBaseline, 8), (.jpegExtended, 12), (.jpegExtended, 10)] {
+        for (syntax, bits) in [(WritableTransferSyntax.jpegBaseline, 8), (.jpegExtended, 12)] {
             let frames = [Fixture.smooth(width: width, height: height, bits: bits, phase: 0),
                           Fixture.smooth(width: width, height: height, bits: bits, phase: 2)]
             let path = try write(syntax: syntax, bits: bits, photometric: "MONOCHROME2", frames: frames, quality: 95)
@@ -167,6 +167,7 @@ final class WriterRoundTripTests: XCTestCase {
             XAWriteRequest(rows: height, columns: width, bitsStored: 8, frames: [good, [1, 2]]),
             XAWriteRequest(rows: height, columns: width, bitsStored: 8, frames: [[UInt16](repeating: 300, count: width * height)]),
             XAWriteRequest(rows: height, columns: width, bitsStored: 12, frames: [good], transferSyntax: .jpegBaseline),
+            XAWriteRequest(rows: height, columns: width, bitsStored: 10, frames: [good], transferSyntax: .jpegExtended),
             XAWriteRequest(rows: height, columns: width, bitsStored: 8, photometric: "RGB", frames: [good]),
             XAWriteRequest(rows: height, columns: width, bitsStored: 17, frames: [good]),
             XAWriteRequest(rows: height, columns: width, bitsStored: 8, frames: []),
