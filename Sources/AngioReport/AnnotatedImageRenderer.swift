@@ -24,7 +24,7 @@ import VesselCore
 public struct AnnotatedImageRenderer: Sendable {
     public var minimumImageWidth = 512
     public var textScale = 2
-    public var thumbnailMaxSide = 192
+    public var thumbnailMaxSide = 160
 
     public init() {}
 
@@ -74,6 +74,13 @@ public struct AnnotatedImageRenderer: Sendable {
         return Layout(factor: factor, headerHeight: headerHeight, imageOrigin: (0, headerHeight),
                       imageSize: (imageWidth, imageHeight), panelOrigin: panelOrigin, panelHeight: panelHeight,
                       canvasWidth: imageWidth, canvasHeight: panelOrigin + panelHeight, plotRect: plotRect)
+    }
+
+    /// A thumbnail of the annotated frame alone (no header or plot panel), so index rows stay
+    /// compact and show the vessel and lesion markers.
+    public func thumbnail(of canvas: RGBCanvas, layout: Layout) -> RGBCanvas {
+        canvas.cropped(x: layout.imageOrigin.x, y: layout.imageOrigin.y, width: layout.imageSize.width,
+                       height: layout.imageSize.height).thumbnail(maxSide: thumbnailMaxSide)
     }
 
     /// The full annotated image.

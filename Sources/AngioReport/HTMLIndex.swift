@@ -132,6 +132,7 @@ public enum HTMLIndex {
     h1 { font-size: 20px; margin: 0 0 4px; }
     .counts .ok { color: var(--ok); font-weight: 600; } .counts .error { color: var(--err); font-weight: 600; }
     table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
+    table { font-size: 13px; }
     th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
     th { background: #eef1f5; position: sticky; top: 0; white-space: nowrap; }
     th.sortable { cursor: pointer; user-select: none; }
@@ -140,7 +141,7 @@ public enum HTMLIndex {
     td.num { text-align: right; font-variant-numeric: tabular-nums; }
     td.thumb img { display: block; max-width: 160px; height: auto; border: 1px solid var(--line); background: #000; }
     td.thumb.none { color: #8a8f98; font-size: 12px; width: 160px; text-align: center; }
-    td.path { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
+    td.path { font-family: ui-monospace, Menlo, Consolas, monospace; min-width: 12em; max-width: 22em; overflow-wrap: anywhere; }
     tr.error td.status { color: var(--err); font-weight: 600; } tr.ok td.status { color: var(--ok); }
     td.err small { color: #555; }
     tbody tr:hover { background: #f3f6fa; }

@@ -262,6 +262,15 @@ public struct RGBCanvas: Sendable, Equatable {
         return (boxX, boxY, boxWidth, boxHeight)
     }
 
+    /// The rectangle [x, x+width) x [y, y+height), clipped to the canvas.
+    public func cropped(x: Int, y: Int, width cropWidth: Int, height cropHeight: Int) -> RGBCanvas {
+        let x0 = max(0, min(width, x)), y0 = max(0, min(height, y))
+        let x1 = max(x0, min(width, x + cropWidth)), y1 = max(y0, min(height, y + cropHeight))
+        var out = RGBCanvas(width: x1 - x0, height: y1 - y0)
+        out.paste(self, x: -x0, y: -y0)
+        return out
+    }
+
     /// Copies `source` into this canvas with its top-left corner at (x, y), clipped.
     public mutating func paste(_ source: RGBCanvas, x: Int, y: Int) {
         let x0 = max(0, x), y0 = max(0, y)

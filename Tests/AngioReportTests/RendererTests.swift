@@ -71,8 +71,10 @@ final class AnnotatedImageRendererTests: XCTestCase {
             XCTAssertEqual(back.width, canvas.width)
             XCTAssertEqual(back.channels, 3)
             XCTAssertEqual(back.samples.map { UInt8($0) }, canvas.pixels, "PNG round trip is lossless")
-            let thumbnail = canvas.thumbnail(maxSide: 192)
-            XCTAssertEqual(max(thumbnail.width, thumbnail.height), 192)
+            let renderer = AnnotatedImageRenderer()
+            let thumbnail = renderer.thumbnail(of: canvas, layout: renderer.layout(for: scene))
+            XCTAssertEqual(thumbnail.width, 160, "the frame alone, square")
+            XCTAssertEqual(thumbnail.height, 160)
             try PNGFile.writeRGB8(path: directory.appendingPathComponent("thumb-" + name).path,
                                   width: thumbnail.width, height: thumbnail.height, pixels: thumbnail.pixels)
         }

@@ -200,7 +200,7 @@ public final class BatchRunner: Sendable {
         if options.writeImages, let visual = outcome.visual {
             let scene = ReportSceneBuilder.scene(visual: visual, record: record, title: input.relativePath)
             let canvas = renderer.render(scene)
-            let thumbnail = canvas.thumbnail(maxSide: renderer.thumbnailMaxSide)
+            let thumbnail = renderer.thumbnail(of: canvas, layout: renderer.layout(for: scene))
             do {
                 try FileManager.default.createDirectory(atPath: (layout.pngPath as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
