@@ -75,6 +75,14 @@ public enum GaussianBlur {
         nonisolated(unsafe) let src = source
         nonisolated(unsafe) let tmp = temporary
         nonisolated(unsafe) let dst = destination
+        guard kernel.radius > 0 else { // identity kernel: copy (minus the offset)
+            RowBands.forEachBand(rows: height, threads: threads) { rows in
+                for i in (rows.lowerBound * width)..<(rows.upperBound * width) {
+                    dst[i] = src[i].isFinite ? src[i] - offset : 0
+                }
+            }
+            return
+        }
         RowBands.forEachBand(rows: height, threads: threads) { rows in
             horizontalPass(source: src, destination: tmp, width: width, rows: rows, kernel: kernel, offset: offset)
         }
@@ -96,9 +104,13 @@ public enum GaussianBlur {
                 let row = source + y * width
                 // Non-finite samples (NaN / inf from a damaged frame) count as the offset so they cannot
                 // spread over the whole image.
-                for i in 0..<(width + 2 * radius) {
-                    let sample = row[reflect(i - radius, width)]
-                    padded[i] = sample.isFinite ? sample - offset : 0
+                for i in 0..<width {
+                    let sample = row[i]
+                    padded[radius + i] = sample.isFinite ? sample - offset : 0
+                }
+                for k in 1...radius {
+                    padded[radius - k] = padded[radius + reflect(-k, width)]
+                    padded[radius + width - 1 + k] = padded[radius + reflect(width - 1 + k, width)]
                 }
                 let out = destination + y * width
                 var x = 0
