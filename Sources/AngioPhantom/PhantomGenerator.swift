@@ -88,7 +88,8 @@ public enum PhantomGenerator {
         guard spec.frames > 1 else { return [1] }
         let timing = spec.contrastTiming
         let last = Double(spec.frames - 1)
-        let peak = min(max(timing.peakFraction * last, 1), last)
+        // An integer peak frame, so that frame has concentration exactly 1.
+        let peak = min(max((timing.peakFraction * last).rounded(), 1), last)
         let a = max(0.5, timing.sharpness)
         let floor = min(max(timing.baseline, 0), 1)
         return (0..<spec.frames).map { frame in

@@ -146,13 +146,64 @@ extension PhantomGenerator {
                 guard let curve = ArcCurve(controlPoints: points) else { return false }
                 return curve.minimumCurvatureRadius() > 3 * max(radiusPx, vessel.referenceDiameterMm / scenario.mmPerPixel / 2) + 4
             }
-            if fits { break }
+            if fits {
+                if let curve = mainCurve { removeOverlaps(&result, mainCurve: curve, scenario: scenario) }
+                break
+            }
             bendScale *= 0.6
         }
         return result
     }
 
     // MARK: - Layout pieces
+
+    /// Samples of a curve every `step` px of arc length.
+    private static func samples(_ curve: ArcCurve, step: Double = 1) -> [(s: Double, p: Point2D)] {
+        stride(from: 0.0, through: curve.length, by: step).map { ($0, curve.point(at: $0)) }
+    }
+
+    private static func distance(_ p: Point2D, to points: [(s: Double, p: Point2D)]) -> Double {
+        points.reduce(Double.infinity) { min($0, hypot($1.p.x - p.x, $1.p.y - p.y)) }
+    }
+
+    /// Drops side branches that run alongside the main vessel beyond their origin, and any
+    /// vessel or catheter passing within 3 px of the lesion (+-2 mm), so the truth lesion is a
+    /// clean profile. Depends on the lesion's position and length but not on its severity, so
+    /// pre/post pairs keep the same layout.
+    private static func removeOverlaps(_ spec: inout PhantomSpec, mainCurve: ArcCurve, scenario: PhantomScenario) {
+        let mm = scenario.mmPerPixel
+        let mainRadius = scenario.diameterMm / mm / 2
+        let mainSamples = samples(mainCurve)
+        var lesionSamples: [(s: Double, p: Point2D)] = []
+        if let lesion = spec.vessels.first?.stenosis {
+            let centre = lesion.position * mainCurve.length, half = (lesion.lengthMm / 2 + 2) / mm
+            lesionSamples = mainSamples.filter { abs($0.s - centre) <= half }
+        }
+        var kept: [PhantomVessel] = [spec.vessels[0]]
+        for vessel in spec.vessels.dropFirst() {
+            var points = vessel.controlPoints
+            if vessel.kind == .sideBranch, let f = vessel.branchFraction {
+                points.insert(mainCurve.point(at: f * mainCurve.length), at: 0)
+            }
+            guard let curve = ArcCurve(controlPoints: points) else { continue }
+            let radius = vessel.referenceDiameterMm / mm / 2
+            let clearance = mainRadius + radius + 3
+            let own = samples(curve)
+            if lesionSamples.contains(where: { distance($0.p, to: own) < clearance }) { continue }
+            if vessel.kind == .sideBranch {
+                // Past its origin (3 combined radii + 10 px) a branch must leave the parent.
+                let origin = 3 * (mainRadius + radius) + 10
+                if own.contains(where: { $0.s > origin && distance($0.p, to: mainSamples) < clearance }) { continue }
+            }
+            kept.append(vessel)
+        }
+        spec.vessels = kept
+        if let catheter = spec.catheter, let curve = ArcCurve(controlPoints: catheter.controlPoints) {
+            let clearance = mainRadius + catheter.outerDiameterMm / mm / 2 + 3
+            let own = samples(curve)
+            if lesionSamples.contains(where: { distance($0.p, to: own) < clearance }) { spec.catheter = nil }
+        }
+    }
 
     private static func mainVessel(scenario: PhantomScenario, layout: [Double], size: Double, bendScale: Double) -> PhantomVessel {
         var points: [Point2D] = []
@@ -214,13 +265,13 @@ extension PhantomGenerator {
         let s = fraction * parentCurve.length
         let origin = parentCurve.point(at: s), tangent = parentCurve.tangent(at: s)
         let side: Double = layout[16 + index] < 0.5 ? -1 : 1
-        let angle = side * (0.5 + 0.4 * layout[20 + index]) // 29-52 degrees off the parent
+        let angle = side * (0.6 + 0.4 * layout[20 + index]) // 34-57 degrees off the parent
         let c = cos(angle), sn = sin(angle)
         let direction = Point2D(x: tangent.x * c - tangent.y * sn, y: tangent.x * sn + tangent.y * c)
         let length = size * (0.25 + 0.15 * layout[24 + index])
         // The branch turns gradually (by `curl` radians per third of its length) back towards
         // the parent's direction, like an epicardial branch following the heart's surface.
-        let curl = -side * 0.22 * bendScale
+        let curl = -side * 0.10 * bendScale
         var points: [Point2D] = []
         var position = origin
         for third in 1...3 {

@@ -346,6 +346,19 @@ public struct PhantomStenosis: Codable, Sendable, Equatable {
     }
 }
 
+extension PhantomStenosis {
+    private enum CodingKeys: String, CodingKey { case percentDiameter, lengthMm, position, eccentricity, shape }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(percentDiameter: try c.decode(Double.self, forKey: .percentDiameter),
+                  lengthMm: try c.decodeIfPresent(Double.self, forKey: .lengthMm) ?? 8,
+                  position: try c.decodeIfPresent(Double.self, forKey: .position) ?? 0.5,
+                  eccentricity: try c.decodeIfPresent(Double.self, forKey: .eccentricity) ?? 0,
+                  shape: try c.decodeIfPresent(PhantomStenosisShape.self, forKey: .shape) ?? .cosine)
+    }
+}
+
 /// Longitudinal narrowing profile w(s), 1 at the lesion centre and 0 at both ends.
 public enum PhantomStenosisShape: String, Codable, Sendable, CaseIterable {
     /// w = (1 + cos(2 pi (s - sc) / L)) / 2: smooth (C1) shoulders.
