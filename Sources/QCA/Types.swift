@@ -26,6 +26,8 @@ public struct VesselMeasurement: Sendable, Equatable {
     public var diameterUncertainty: [Double]
     /// Standard uncertainty of `referenceDiameter` (px), from the reference fit.
     public var referenceUncertainty: [Double] = []
+    /// Per sample: 0 measured, else why the profile was rejected (see `VesselAnalyzer`).
+    public var rejectionReasons: [Int] = []
     /// False where the profile could not be measured (overlap, junction zone, failed fit).
     public var valid: [Bool]
     /// Samples in `[measurableRange]` are away from segment ends and junctions; lesions are

@@ -28,7 +28,7 @@ public struct QCAParameters: Sendable, Equatable {
     /// Automatic mode: a lesion must be at least this long (px of arc) between its boundaries.
     public var minimumLesionLength: Double = 3
     /// Half-window (px of arc) of the Savitzky–Golay (quadratic) smoothing of the diameter.
-    public var diameterSmoothingHalfWindow: Double = 2.0
+    public var diameterSmoothingHalfWindow: Double = 4.0
 
     public init() {}
 }
@@ -93,6 +93,10 @@ public struct VesselAnalyzer: Sendable {
         var path: VesselPath
         var sampled: SampledPath
         var blocks: [BlockFit]
+        /// Typical intensity dip of the vessel (median over informative blocks).
+        var typicalDepth: Double = 0
+        /// Typical lumen radius (px), median over informative blocks.
+        var typicalRadius: Double = 0
     }
 
     struct SampleFit: Sendable {
@@ -102,6 +106,9 @@ public struct VesselAnalyzer: Sendable {
         var residualScale: Double
         var background: Double
         var valid: Bool
+        /// Why the profile was rejected (diagnostics): 0 ok, 1 no block, 2 few pixels,
+        /// 3 window clipped, 4 no fit, 5 not converged, 6 off-centre, 7 outside window, 8 residual.
+        var reason: Int = 0
     }
 
     // MARK: public entry points
@@ -146,7 +153,12 @@ public struct VesselAnalyzer: Sendable {
         for index in centres {
             if let block = fitBlock(sampled, index: index, samples: &samples) { blocks.append(block) }
         }
-        return PreparedPath(path: path, sampled: sampled, blocks: blocks)
+        var prepared = PreparedPath(path: path, sampled: sampled, blocks: blocks)
+        prepared.typicalDepth = Statistics.median(blocks.filter(isInformative).map {
+            $0.fit.model.background * (1 - exp(-2 * $0.fit.model.attenuation * $0.fit.model.radius))
+        }) ?? 0
+        prepared.typicalRadius = Statistics.median(blocks.filter(isInformative).map(\.fit.model.radius)) ?? 0
+        return prepared
     }
 
     private func fitBlock(_ sampled: SampledPath, index: Int, samples: inout ProfileSamples) -> BlockFit? {
@@ -241,38 +253,79 @@ public struct VesselAnalyzer: Sendable {
 
     func fitSample(_ path: PreparedPath, index: Int, sigma: Double, attenuation: Double?) -> SampleFit {
         let invalid = SampleFit(radius: 0, center: 0, radiusUncertainty: .infinity, residualScale: .infinity, background: 0, valid: false)
-        guard let block = nearestBlock(path, index: index) else { return invalid }
+        func rejected(_ reason: Int) -> SampleFit { var r = invalid; r.reason = reason; return r }
+        guard let block = nearestBlock(path, index: index) else { return rejected(1) }
         let sampled = path.sampled
         let window = profileWindow(radius: block.fit.model.radius, sigma: sigma)
         var samples = ProfileSamples()
         StripSampler.gather(image: image, center: sampled.points[index], tangent: sampled.tangents[index],
                             normal: sampled.normals[index], alongHalfLength: parameters.stripHalfLength,
                             acrossHalfLength: window, into: &samples)
-        guard samples.count >= 12 else { return invalid }
-        var initial = block.fit.model
-        initial.sigma = sigma
-        if let attenuation { initial.attenuation = attenuation }
-        // The block's background was fitted a few px away; start from this strip's own ends.
-        if let line = ProfileInitialGuess.backgroundLine(samples, window: window) {
-            initial.background = line.intercept
-            initial.backgroundSlope = line.slope
+        guard samples.count >= 12 else { return rejected(2) }
+        // Another vessel running alongside (a branch just after its origin, a parallel vessel)
+        // would be taken for background and shrink the lumen: cut the window before it.
+        let blockModel = block.fit.model
+        let limits = ProfileWindowLimits.find(samples, window: window, center: blockModel.center,
+                                              radius: blockModel.radius, sigma: sigma,
+                                              depth: max(path.typicalDepth, blockModel.background * (1 - exp(-2 * blockModel.attenuation * blockModel.radius))),
+                                              pixelNoise: block.fit.residualScale, pixelsPerUnitLength: 2 * parameters.stripHalfLength)
+        let innerReach = blockModel.radius + 2 * sigma + 1.5
+        // A profile cut by the image border (or by a neighbour hugging the wall) has no
+        // background on one side: the lumen cannot be measured there.
+        guard limits.lower <= blockModel.center - innerReach, limits.upper >= blockModel.center + innerReach else { return rejected(3) }
+        if limits.lower > -window || limits.upper < window {
+            var kept = ProfileSamples()
+            for i in 0..<samples.count where samples.distance[i] >= limits.lower && samples.distance[i] <= limits.upper {
+                kept.distance.append(samples.distance[i])
+                kept.value.append(samples.value[i])
+            }
+            samples = kept
         }
         var free: LumenFitter.Free = [.center, .radius]
         if attenuation == nil { free.insert(.attenuation) }
-        var fit = LumenFitter.fit(samples, initial: initial, free: free, maxRadius: parameters.maxRadius)
-        if fit?.converged != true, let guess = ProfileInitialGuess.estimate(samples, window: window, sigma: sigma) {
-            var retry = guess
-            retry.sigma = sigma
-            if let attenuation { retry.attenuation = attenuation }
-            fit = LumenFitter.fit(samples, initial: retry, free: free, maxRadius: parameters.maxRadius)
+        let line = ProfileInitialGuess.backgroundLine(samples, lower: limits.lower, upper: limits.upper)
+        // The lumen centre must stay inside the lumen's window (else the fit can slide away to
+        // where the lumen term vanishes).
+        let centerLimit = max(min(-limits.lower, limits.upper) - 1, 1)
+        func attempt(radius: Double, center: Double) -> LumenFit? {
+            var initial = blockModel
+            initial.sigma = sigma
+            initial.radius = radius
+            initial.center = min(max(center, -centerLimit), centerLimit)
+            if let attenuation { initial.attenuation = attenuation }
+            // The block's background was fitted a few px away; start from this strip's own ends.
+            if let line {
+                initial.background = line.intercept
+                initial.backgroundSlope = line.slope
+            }
+            return LumenFitter.fit(samples, initial: initial, free: free, maxRadius: parameters.maxRadius,
+                                   centerLimit: centerLimit)
         }
-        guard let result = fit else { return invalid }
+        func acceptable(_ fit: LumenFit?) -> Bool {
+            guard let fit else { return false }
+            return fit.converged && fit.radiusUncertainty.isFinite && fit.model.radius + abs(fit.model.center) < window
+        }
+        // Start from the nearest block; in a tight lesion the block (8 px long) may be off, so
+        // retry from a small and a half-reference lumen and keep the best acceptable fit.
+        var fit = attempt(radius: max(blockModel.radius, 0.8), center: blockModel.center)
+        if !acceptable(fit) {
+            let typical = max(path.typicalRadius, 1.6)
+            for (radius, center) in [(typical / 2, 0.0), (0.8, 0.0), (typical, 0.0)] {
+                let candidate = attempt(radius: radius, center: center)
+                if acceptable(candidate), let c = candidate,
+                   !acceptable(fit) || c.residualScale < (fit?.residualScale ?? .infinity) {
+                    fit = candidate
+                }
+            }
+        }
+        guard let result = fit else { return rejected(4) }
         let m = result.model
         let centred = abs(m.center) <= max(block.fit.model.radius, m.radius) + 3
         let inside = m.radius + abs(m.center) < window
+        let reason = !(result.converged && result.radiusUncertainty.isFinite) ? 5 : (!centred ? 6 : (!inside ? 7 : 0))
         return SampleFit(radius: m.radius, center: m.center, radiusUncertainty: result.radiusUncertainty,
                          residualScale: result.residualScale, background: m.background,
-                         valid: result.converged && centred && inside && result.radiusUncertainty.isFinite)
+                         valid: reason == 0, reason: reason)
     }
 
     // MARK: stage 3: diameter function
@@ -281,11 +334,12 @@ public struct VesselAnalyzer: Sendable {
         let sampled = path.sampled
         let count = sampled.count
         var valid = fits.map(\.valid)
+        var reasons = fits.map(\.reason)
         // Profiles whose residual is far above the path's typical residual contain something
         // the model does not describe (a branch, an overlapping vessel, the catheter).
         let scales = zip(fits, valid).filter { $0.1 }.map { $0.0.residualScale }
         if let typical = Statistics.median(scales), typical > 0 {
-            for i in 0..<count where valid[i] && fits[i].residualScale > 3 * typical { valid[i] = false }
+            for i in 0..<count where valid[i] && fits[i].residualScale > 3 * typical { valid[i] = false; reasons[i] = 8 }
         }
         var raw = [Double](repeating: .nan, count: count)
         var rawUncertainty = [Double](repeating: .nan, count: count)
@@ -334,6 +388,7 @@ public struct VesselAnalyzer: Sendable {
                                  referenceDiameter: reference.values, diameterUncertainty: uncertainty,
                                  valid: valid, measurableRange: range, psfSigma: sigma)
         measurement.referenceUncertainty = reference.uncertainty
+        measurement.rejectionReasons = reasons
         return measurement
     }
 
@@ -364,10 +419,15 @@ public struct VesselAnalyzer: Sendable {
 /// window ends, lumen centre and half width at half maximum of the attenuation dip.
 enum ProfileInitialGuess {
     static func backgroundLine(_ samples: ProfileSamples, window: Double) -> (intercept: Double, slope: Double)? {
-        let margin = min(3.0, window * 0.3)
+        backgroundLine(samples, lower: -window, upper: window)
+    }
+
+    /// Least-squares line through the samples within 3 px of either window end.
+    static func backgroundLine(_ samples: ProfileSamples, lower: Double, upper: Double) -> (intercept: Double, slope: Double)? {
+        let margin = min(3.0, (upper - lower) * 0.15)
         var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0, n = 0.0
         var leftCount = 0, rightCount = 0
-        for i in 0..<samples.count where abs(samples.distance[i]) >= window - margin {
+        for i in 0..<samples.count where samples.distance[i] <= lower + margin || samples.distance[i] >= upper - margin {
             let x = samples.distance[i], y = samples.value[i]
             sx += x; sy += y; sxx += x * x; sxy += x * y; n += 1
             if x < 0 { leftCount += 1 } else { rightCount += 1 }
@@ -420,5 +480,65 @@ enum ProfileInitialGuess {
         let attenuation = -log(max(1 - min(height, 0.95), 0.05)) / (2 * radius)
         return LumenModel(background: line.intercept, backgroundSlope: line.slope, attenuation: max(attenuation, 1e-3),
                           center: (left + right) / 2, radius: radius, sigma: sigma)
+    }
+}
+
+
+/// Where the background on each side of a lumen ends: walking outward from the wall, the
+/// binned intensity is followed; once it drops clearly below the brightest level seen so far,
+/// another dark structure begins and the window is cut at that brightest point.
+enum ProfileWindowLimits {
+    static func find(_ samples: ProfileSamples, window: Double, center: Double, radius: Double,
+                     sigma: Double, depth: Double, pixelNoise: Double, pixelsPerUnitLength: Double) -> (lower: Double, upper: Double) {
+        let binWidth = 0.5
+        let bins = Int((2 * window / binWidth).rounded(.up)) + 1
+        var sums = [Double](repeating: 0, count: bins), counts = [Double](repeating: 0, count: bins)
+        var lowest = Double.infinity, highest = -Double.infinity
+        for i in 0..<samples.count {
+            let b = Int(((samples.distance[i] + window) / binWidth).rounded())
+            guard b >= 0 && b < bins else { continue }
+            sums[b] += samples.value[i]
+            counts[b] += 1
+            lowest = min(lowest, samples.distance[i]); highest = max(highest, samples.distance[i])
+        }
+        guard lowest.isFinite, highest.isFinite else { return (-window, window) }
+        let binned = Statistics.fillGaps((0..<bins).map { counts[$0] > 0 ? sums[$0] / counts[$0] : Double.nan })
+        // 5-bin (2.5 px) running mean.
+        let halfSpan = 2
+        var smoothed = binned
+        for b in 0..<bins {
+            var total = 0.0, n = 0.0
+            for k in max(0, b - halfSpan)...min(bins - 1, b + halfSpan) { total += binned[k]; n += 1 }
+            smoothed[b] = total / n
+        }
+        let pixelsPerSmoothedBin = max(1, Double(2 * halfSpan + 1) * binWidth * pixelsPerUnitLength)
+        let noise = pixelNoise.isFinite ? pixelNoise / pixelsPerSmoothedBin.squareRoot() : 0
+        // The running maximum of noisy bins sits ~2 SD above the mean: demand a clear drop that
+        // lasts 1.5 px (a neighbouring vessel is wider than that).
+        let threshold = max(0.3 * abs(depth), 6 * noise)
+        let persistence = 3
+        func walk(from start: Double, direction: Double) -> Double {
+            let end = direction > 0 ? min(window, highest) : max(-window, lowest)
+            var brightestValue = -Double.infinity, brightestPosition = start
+            var below = 0
+            var position = start
+            while direction > 0 ? position <= end : position >= end {
+                let b = Int(((position + window) / binWidth).rounded())
+                if b >= 0 && b < bins {
+                    let v = smoothed[b]
+                    if v > brightestValue { brightestValue = v; brightestPosition = position; below = 0 }
+                    else if brightestValue - v > threshold {
+                        below += 1
+                        if below >= persistence { return brightestPosition }
+                    } else {
+                        below = 0
+                    }
+                }
+                position += direction * binWidth
+            }
+            return end
+        }
+        let reach = radius + 1.5 * sigma + 1
+        return (walk(from: center - reach, direction: -1), walk(from: center + reach, direction: 1))
     }
 }

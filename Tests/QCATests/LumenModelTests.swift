@@ -1,0 +1,106 @@
+import XCTest
+@testable import QCA
+
+/// The lumen model against an independent brute-force rendering of the same physics, and the
+/// fitter's recovery of known radii.
+final class LumenModelTests: XCTestCase {
+    /// Brute force: fine-grid transmission exp(-A chord) convolved numerically with a Gaussian.
+    static func bruteForceProfile(distances: [Double], radius: Double, center: Double, attenuation: Double,
+                                  sigma: Double, background: Double, slope: Double) -> [Double] {
+        let step = 0.002
+        let reach = radius + 7 * sigma
+        var result: [Double] = []
+        for d in distances {
+            var s = 0.0, total = 0.0
+            var t = -reach
+            while t <= reach {
+                let u = d - t - center  // lumen coordinate at offset t from d
+                let chord = abs(u) < radius ? 2 * (radius * radius - u * u).squareRoot() : 0
+                let g = exp(-0.5 * t * t / (sigma * sigma))
+                s += g * (1 - exp(-attenuation * chord))
+                total += g
+                t += step
+            }
+            result.append((background + slope * d) * (1 - s / total))
+        }
+        return result
+    }
+
+    func testModelMatchesBruteForceConvolution() {
+        let distances = stride(from: -10.0, through: 10.0, by: 0.37).map { $0 }
+        for (radius, sigma) in [(0.8, 1.2), (2.0, 0.6), (6.5, 1.5)] {
+            let model = LumenModel(background: 1000, backgroundSlope: 3, attenuation: 0.03, center: 0.4,
+                                   radius: radius, sigma: sigma)
+            let expected = Self.bruteForceProfile(distances: distances, radius: radius, center: 0.4, attenuation: 0.03,
+                                                  sigma: sigma, background: 1000, slope: 3)
+            for (d, e) in zip(distances, expected) {
+                XCTAssertEqual(model.value(at: d), e, accuracy: 0.05, "r \(radius) sigma \(sigma) d \(d)")
+            }
+        }
+    }
+
+    func testFitRecoversRadiusFromNoiseFreeProfiles() throws {
+        let distances = stride(from: -20.0, through: 20.0, by: 0.25).map { $0 }
+        for radius in [1.0, 1.5, 3.0, 5.0, 10.0] {
+            let truth = LumenModel(background: 800, backgroundSlope: -2, attenuation: 0.02, center: -0.3,
+                                   radius: radius, sigma: 1.1)
+            let samples = ProfileSamples(distance: distances, value: distances.map { truth.value(at: $0) })
+            var initial = truth
+            initial.radius = radius * 1.3 + 0.5
+            initial.center = 0.5
+            initial.background = 780
+            initial.backgroundSlope = 0
+            // Radius and centre free, contrast and PSF known (the per-profile configuration).
+            let fit = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: [.center, .radius], maxRadius: 30))
+            XCTAssertTrue(fit.converged)
+            XCTAssertEqual(fit.model.radius, radius, accuracy: 0.002 * radius + 0.002, "radius \(radius)")
+            XCTAssertEqual(fit.model.center, -0.3, accuracy: 0.005)
+        }
+    }
+
+    func testFullFitSeparatesBlurAndRadiusOnWideLumen() throws {
+        let distances = stride(from: -16.0, through: 16.0, by: 0.2).map { $0 }
+        let truth = LumenModel(background: 1200, backgroundSlope: 1, attenuation: 0.025, center: 0.2, radius: 7, sigma: 1.3)
+        var generator = SplitMix(seed: 7)
+        let values = distances.map { truth.value(at: $0) + 3 * generator.gaussian() }
+        let samples = ProfileSamples(distance: distances, value: values)
+        let initial = LumenModel(background: 1150, backgroundSlope: 0, attenuation: 0.01, center: 0, radius: 5, sigma: 1)
+        let fit = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: .all, maxRadius: 30))
+        XCTAssertTrue(fit.converged)
+        XCTAssertEqual(fit.model.radius, 7, accuracy: 0.1)
+        XCTAssertEqual(fit.model.sigma, 1.3, accuracy: 0.15)
+        XCTAssertEqual(fit.model.attenuation, 0.025, accuracy: 0.002)
+        XCTAssertLessThan(fit.radiusUncertainty, 0.1)
+        XCTAssertGreaterThan(fit.radiusUncertainty, 0.002)
+    }
+
+    func testRobustFitIgnoresNeighbouringVessel() throws {
+        let distances = stride(from: -15.0, through: 15.0, by: 0.25).map { $0 }
+        let truth = LumenModel(background: 1000, backgroundSlope: 0, attenuation: 0.03, center: 0, radius: 4, sigma: 1)
+        let neighbour = LumenModel(background: 1, backgroundSlope: 0, attenuation: 0.03, center: 12.5, radius: 2.5, sigma: 1)
+        let values = distances.map { truth.value(at: $0) * neighbour.value(at: $0) }
+        let samples = ProfileSamples(distance: distances, value: values)
+        var initial = truth
+        initial.radius = 5
+        let fit = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: [.center, .radius], maxRadius: 30))
+        XCTAssertEqual(fit.model.radius, 4, accuracy: 0.15)
+    }
+}
+
+/// Small deterministic generator for test noise.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func gaussian() -> Double {
+        let u = max(uniform(), 1e-300), v = uniform()
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
+}
