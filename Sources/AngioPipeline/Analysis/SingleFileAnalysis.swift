@@ -1,3 +1,5 @@
+import AngioDICOM
+import Dispatch
 import Foundation
 import QCA
 import VesselCore
@@ -49,12 +51,360 @@ public struct AnalysisOutcome: Sendable {
     }
 }
 
+/// A failure of the measurement stage with a stable code (see `AnalysisRecord.ErrorInfo`).
+public struct AnalysisFailure: Error, CustomStringConvertible, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// Everything measured on one image, before it becomes a record.
+public struct ImageAnalysis: Sendable {
+    public var measurements: [VesselMeasurement]
+    public var lesions: [Lesion]
+    public var calibration: Calibration
+    public var mask: BinaryMask
+    public var centerlines: CenterlineGraph
+    public var warnings: [String]
+    public var psfSigma: Double
+    public var vesselnessSeconds: Double
+    public var measureSeconds: Double
+}
+
 public enum SingleFileAnalysis {
-    /// Analyses one DICOM file. Never throws: failures become `status: "error"` records.
+    /// Centerline segments shorter than this (px) are not profiled in automatic mode.
+    public static let minimumSegmentLength = 24.0
+    /// Cine runs longer than this are scored on every k-th frame first (then refined around
+    /// the best), so frame selection decodes at most ~2 x this many frames.
+    public static let frameSelectionBudget = 24
+
+    /// Analyses one DICOM file. Never throws: failures become `status: "error"` records with
+    /// the DICOM error code passed through or one of `invalidOptions`, `segmentNotFound`,
+    /// `catheterNotFound`, `analysisFailed`.
     public static func analyze(path: String, options: AnalysisOptions) -> AnalysisOutcome {
-        let record = AnalysisRecord.failure(path: path, code: "analysisFailed",
-                                            message: "\(path): the analysis pipeline is not available yet",
-                                            options: options)
-        return AnalysisOutcome(record: record, visual: nil, timings: StageTimings())
+        var timings = StageTimings()
+        var clock = Stopwatch()
+        let file: AngiogramFile
+        do {
+            file = try AngiogramFile(path: path)
+        } catch {
+            return failure(path: path, code: error.code.rawValue, message: error.message, options: options, timings: timings)
+        }
+        let metadata = file.metadata
+        let source = AnalysisRecord.Source(path: path, sopInstanceUID: metadata.sopInstanceUID,
+                                           transferSyntaxUID: metadata.transferSyntaxUID, modality: metadata.modality,
+                                           rows: file.rows, columns: file.columns, frames: file.frameCount)
+        var warnings = file.warnings
+        if options.maxLesions < 1 {
+            return failure(path: path, code: "invalidOptions", message: "\(path): maxLesions must be at least 1", options: options,
+                           timings: timings, source: source)
+        }
+
+        // Frame choice.
+        var frameIndex: Int
+        let selection: String
+        var decoded: [Int: GrayImage] = [:]
+        func frame(_ index: Int) throws(DICOMError) -> GrayImage {
+            if let cached = decoded[index] { return cached }
+            let analysis = try file.analysisFrame(index)
+            let image = GrayImage(width: analysis.width, height: analysis.height, pixels: analysis.pixels)
+            // Keep only the frames needed again (the chosen one and masks): bounded memory.
+            if decoded.count < 4 { decoded[index] = image }
+            return image
+        }
+        do {
+            if let requested = options.frameIndex {
+                guard requested >= 0 && requested < file.frameCount else {
+                    return failure(path: path, code: DICOMError.Code.frameOutOfRange.rawValue,
+                                   message: "\((path as NSString).lastPathComponent): frame \(requested) requested but the file has \(file.frameCount) frame(s) (numbered from 0)",
+                                   options: options, timings: timings, source: source, warnings: warnings)
+                }
+                frameIndex = requested
+                selection = "user"
+            } else {
+                frameIndex = try selectFrame(count: file.frameCount) { index throws(DICOMError) in
+                    let analysis = try file.analysisFrame(index)
+                    return GrayImage(width: analysis.width, height: analysis.height, pixels: analysis.pixels)
+                }
+                selection = "auto"
+            }
+            timings.select = clock.lap()
+        } catch {
+            return failure(path: path, code: error.code.rawValue, message: error.message, options: options,
+                           timings: timings, source: source, warnings: warnings)
+        }
+
+        // Decode, then mask subtraction when the file asks for it (PS3.3 C.7.6.10).
+        var image: GrayImage
+        var subtractionName = "none"
+        do {
+            image = try frame(frameIndex)
+            let plan = SubtractionPlan.decide(
+                recommendedViewingMode: metadata.recommendedViewingMode,
+                maskOperations: (metadata.maskSubtraction ?? []).map { $0.operation ?? "" },
+                maskFrameNumbers: (metadata.maskSubtraction ?? []).map { $0.maskFrameNumbers ?? [] })
+            if plan.shouldSubtract {
+                let maskIndices = plan.maskFrames(forLiveFrame: frameIndex, frameCount: file.frameCount)
+                if maskIndices.isEmpty {
+                    warnings.append("mask subtraction requested (\(plan.reason)) but no usable mask frame for frame \(frameIndex); analysed unsubtracted")
+                } else {
+                    var masks: [GrayImage] = []
+                    for index in maskIndices.prefix(16) { masks.append(try frame(index)) }
+                    if let mask = VesselCore.MaskSubtraction.averageFrames(masks) {
+                        image = subtracted(live: image, mask: mask, logarithmic: metadata.pixelIntensityRelationship?.uppercased() == "LOG")
+                        subtractionName = plan.mode == .timeIntervalDifferencing ? "TID" : "AVG_SUB"
+                        warnings.append("mask subtraction applied: \(plan.reason)")
+                    }
+                }
+            }
+            timings.decode = clock.lap()
+        } catch {
+            return failure(path: path, code: error.code.rawValue, message: error.message, options: options,
+                           timings: timings, source: source, warnings: warnings)
+        }
+        decoded.removeAll()
+
+        let inputs = CalibrationInputs(pixelSpacing: metadata.pixelSpacing,
+                                       pixelSpacingCalibrationType: metadata.pixelSpacingCalibrationType,
+                                       imagerPixelSpacing: metadata.imagerPixelSpacing,
+                                       estimatedRadiographicMagnificationFactor: metadata.estimatedRadiographicMagnificationFactor,
+                                       distanceSourceToDetector: metadata.distanceSourceToDetector,
+                                       distanceSourceToPatient: metadata.distanceSourceToPatient,
+                                       userMMPerPixel: options.mmPerPixelOverride)
+        let analysis: ImageAnalysis
+        do {
+            analysis = try measure(image: image, calibration: inputs, options: options, name: path)
+        } catch {
+            return failure(path: path, code: error.code, message: error.message, options: options,
+                           timings: timings, source: source, warnings: warnings)
+        }
+        timings.vesselness = analysis.vesselnessSeconds
+        timings.measure = analysis.measureSeconds
+        warnings.append(contentsOf: analysis.warnings)
+
+        var patient: AnalysisRecord.Patient?
+        if options.includePHI {
+            patient = AnalysisRecord.Patient(name: metadata.patient?.name, id: metadata.patient?.id,
+                                             birthDate: metadata.patient?.birthDate)
+        }
+        let record = makeRecord(source: source, frame: AnalysisRecord.FrameInfo(index: frameIndex, selection: selection,
+                                                                                maskSubtraction: subtractionName),
+                                analysis: analysis, warnings: warnings, options: options, patient: patient)
+        let visual = AnalysisVisual(frame: image, mask: analysis.mask, measurements: analysis.measurements,
+                                    lesions: analysis.lesions, mmPerPixel: analysis.calibration.mmPerPixel)
+        return AnalysisOutcome(record: record, visual: visual, timings: timings)
+    }
+
+    /// Frame with maximal opacification; long runs are scored on a stride first and refined
+    /// around the best scored frame.
+    static func selectFrame(count: Int, frame: (Int) throws(DICOMError) -> GrayImage) throws(DICOMError) -> Int {
+        guard count > 1 else { return 0 }
+        let stride = max(1, (count + frameSelectionBudget - 1) / frameSelectionBudget)
+        var bestIndex = 0, bestScore = -Double.infinity
+        func consider(_ index: Int) throws(DICOMError) {
+            let score = FrameSelection.opacificationScore(try frame(index))
+            if score > bestScore || (score == bestScore && index < bestIndex) { bestScore = score; bestIndex = index }
+        }
+        for index in Swift.stride(from: 0, to: count, by: stride) { try consider(index) }
+        if stride > 1 {
+            let centre = bestIndex
+            for index in max(0, centre - stride + 1)...min(count - 1, centre + stride - 1) where index != centre && index % stride != 0 {
+                try consider(index)
+            }
+        }
+        return bestIndex
+    }
+
+    /// The live frame divided by the mask (log-domain subtraction for linear data, plain
+    /// difference for LOG data), mapped back to a transmission-like image (background ~ 1,
+    /// vessels dark) so the lumen model applies unchanged.
+    static func subtracted(live: GrayImage, mask: GrayImage, logarithmic: Bool) -> GrayImage {
+        if logarithmic {
+            let difference = VesselCore.MaskSubtraction.subtractLinear(live: live, mask: mask)
+            let finite = difference.pixels.filter { $0.isFinite }
+            let low = finite.min() ?? 0, high = finite.max() ?? 1
+            let span = max(high - low, 1e-6)
+            return GrayImage(width: live.width, height: live.height,
+                             pixels: difference.pixels.map { $0.isFinite ? ($0 - low) / span + 1 : 1 })
+        }
+        let difference = VesselCore.MaskSubtraction.subtractLogDomain(live: live, mask: mask)
+        return GrayImage(width: live.width, height: live.height,
+                         pixels: difference.pixels.map { $0.isFinite ? Float(exp(Double(max(min($0, 20), -20)))) : 1 })
+    }
+
+    /// Segmentation, centerlines, profiles, lesions and calibration on one grey image (vessels
+    /// dark). `name` is used in error messages.
+    public static func measure(image: GrayImage, calibration inputs: CalibrationInputs, options: AnalysisOptions,
+                               name: String) throws(AnalysisFailure) -> ImageAnalysis {
+        var clock = Stopwatch()
+        let fileName = (name as NSString).lastPathComponent
+        guard image.width >= 16, image.height >= 16 else {
+            throw AnalysisFailure(code: "analysisFailed", message: "\(fileName): image \(image.width)x\(image.height) is too small to analyse")
+        }
+        var warnings: [String] = []
+        var segmentationParameters = SegmentationParameters()
+        segmentationParameters.threads = options.threads
+        let segmentation = VesselSegmentation.segment(image, parameters: segmentationParameters)
+        let graph = Centerlines.extract(from: segmentation.mask)
+        let vesselnessSeconds = clock.lap()
+
+        let analyzer = VesselAnalyzer(image: image, threads: options.threads)
+        let parameters = analyzer.parameters
+        var paths: [VesselPath] = []
+        for segment in graph.segments where segment.length >= minimumSegmentLength {
+            func kind(_ node: Int) -> PathEndKind {
+                graph.nodes.indices.contains(node) && graph.nodes[node].kind == .junction ? .junction : .endpoint
+            }
+            paths.append(VesselPath(id: segment.id, points: segment.points, startKind: kind(segment.startNode),
+                                    endKind: kind(segment.endNode)))
+        }
+
+        var measurements: [VesselMeasurement] = []
+        var lesions: [Lesion] = []
+        var estimate: ImagingEstimate
+        var costImage: GrayImage?
+        func cost() -> GrayImage {
+            if let costImage { return costImage }
+            let made = MinimalPath.costImage(fromVesselness: segmentation.vesselness.response)
+            costImage = made
+            return made
+        }
+        func checkInside(_ point: Point2D, option: String) throws(AnalysisFailure) {
+            guard point.x >= 0, point.y >= 0, point.x <= Double(image.width - 1), point.y <= Double(image.height - 1) else {
+                throw AnalysisFailure(code: "invalidOptions",
+                                      message: "\(fileName): \(option) point (\(point.x), \(point.y)) is outside the \(image.width)x\(image.height) image")
+            }
+        }
+
+        if let segment = options.segment {
+            try checkInside(segment.start, option: "--segment")
+            try checkInside(segment.end, option: "--segment")
+            estimate = analyzer.estimateImaging(from: paths)
+            guard let route = MinimalPath.find(cost: cost(), from: segment.start, to: segment.end), route.count >= 2 else {
+                throw AnalysisFailure(code: "segmentNotFound",
+                                      message: "\(fileName): no vessel path between the --segment points (\(segment.start.x), \(segment.start.y)) and (\(segment.end.x), \(segment.end.y))")
+            }
+            let path = VesselPath(id: 0, points: route, startKind: .userPoint, endKind: .userPoint)
+            guard let measurement = analyzer.measure(path, estimate: estimate), measurement.valid.contains(true) else {
+                throw AnalysisFailure(code: "segmentNotFound",
+                                      message: "\(fileName): the path between the --segment points is too short or shows no measurable vessel")
+            }
+            measurements = [measurement]
+            lesions = LesionFinder.segmentLesions(measurement, parameters: parameters, maxCount: options.maxLesions)
+        } else {
+            let result = analyzer.measure(paths)
+            measurements = result.measurements
+            estimate = result.estimate
+            lesions = LesionFinder.findLesions(in: measurements, parameters: parameters, maxCount: options.maxLesions)
+            if paths.isEmpty { warnings.append("no vessel segment long enough to measure was found") }
+        }
+
+        var inputs = inputs
+        if let catheter = options.catheter {
+            try checkInside(catheter.start, option: "--catheter")
+            try checkInside(catheter.end, option: "--catheter")
+            guard let route = MinimalPath.find(cost: cost(), from: catheter.start, to: catheter.end), route.count >= 2 else {
+                throw AnalysisFailure(code: "catheterNotFound",
+                                      message: "\(fileName): no catheter path between the --catheter points")
+            }
+            let path = VesselPath(id: -1, points: route, startKind: .userPoint, endKind: .userPoint)
+            guard let measured = analyzer.measure(path, estimate: estimate, freeAttenuation: true),
+                  let width = CatheterWidth.estimate(measured) else {
+                throw AnalysisFailure(code: "catheterNotFound",
+                                      message: "\(fileName): the catheter between the --catheter points could not be measured")
+            }
+            inputs.catheter = CatheterCalibrationInput(frenchSize: catheter.frenchSize, measuredDiameterPixels: width.diameter,
+                                                       measuredDiameterUncertaintyPixels: width.uncertainty)
+        }
+        let calibration = CalibrationResolver.resolve(inputs)
+        warnings.append(contentsOf: calibration.warnings)
+        return ImageAnalysis(measurements: measurements, lesions: lesions, calibration: calibration,
+                             mask: segmentation.mask, centerlines: graph, warnings: warnings,
+                             psfSigma: estimate.psfSigma, vesselnessSeconds: vesselnessSeconds, measureSeconds: clock.lap())
+    }
+
+    /// The JSON record of a successful analysis.
+    public static func makeRecord(source: AnalysisRecord.Source, frame: AnalysisRecord.FrameInfo, analysis: ImageAnalysis,
+                                  warnings: [String], options: AnalysisOptions, patient: AnalysisRecord.Patient?) -> AnalysisRecord {
+        let calibration = analysis.calibration
+        let info = AnalysisRecord.CalibrationInfo(
+            mmPerPixel: calibration.mmPerPixel.map { AnalysisJSON.rounded($0, 6) }, source: calibration.source.rawValue,
+            pixelSpacingCalibrationType: calibration.pixelSpacingCalibrationType,
+            relativeUncertainty: calibration.relativeUncertainty.map { AnalysisJSON.rounded($0, 4) })
+        let lesions = analysis.lesions.map { LesionRecordBuilder.record($0, calibration: calibration) }
+        return AnalysisRecord(status: "ok", error: nil, source: source, frame: frame, calibration: info, lesions: lesions,
+                              measuredSegments: analysis.measurements.count, warnings: warnings,
+                              options: AnalysisRecord.OptionsEcho(options), patient: patient)
+    }
+
+    static func failure(path: String, code: String, message: String, options: AnalysisOptions, timings: StageTimings,
+                        source: AnalysisRecord.Source? = nil, warnings: [String] = []) -> AnalysisOutcome {
+        AnalysisOutcome(record: AnalysisRecord.failure(path: path, code: code, message: message, options: options,
+                                                       source: source, warnings: warnings),
+                        visual: nil, timings: timings)
+    }
+}
+
+/// Lesion -> JSON lesion object (rounded: 4 decimals for px/mm, 2 for percentages).
+public enum LesionRecordBuilder {
+    public static func record(_ lesion: Lesion, calibration: Calibration) -> AnalysisRecord.LesionRecord {
+        func length(_ px: Double) -> AnalysisRecord.Length {
+            AnalysisRecord.Length(px: AnalysisJSON.rounded(px, 4), mm: calibration.mmPerPixel.map { AnalysisJSON.rounded(px * $0, 4) })
+        }
+        // Uncertainty in mm combines the pixel uncertainty with the calibration's relative one.
+        func uncertainty(_ px: Double, value: Double) -> AnalysisRecord.Length {
+            let mm = calibration.mmPerPixel.map { scale -> Double in
+                let relative = calibration.relativeUncertainty ?? 0
+                let a = px * scale, b = value * scale * relative
+                return AnalysisJSON.rounded((a * a + b * b).squareRoot(), 4)
+            }
+            return AnalysisRecord.Length(px: AnalysisJSON.rounded(px, 4), mm: mm)
+        }
+        func position(_ p: Point2D) -> AnalysisRecord.Position {
+            AnalysisRecord.Position(x: AnalysisJSON.rounded(p.x, 2), y: AnalysisJSON.rounded(p.y, 2))
+        }
+        return AnalysisRecord.LesionRecord(
+            rank: lesion.rank, segmentId: lesion.segmentId,
+            percentDiameterStenosis: AnalysisJSON.rounded(lesion.percentDiameterStenosis, 2),
+            percentAreaStenosis: AnalysisJSON.rounded(lesion.percentAreaStenosis, 2),
+            minimalLumenDiameter: length(lesion.minimalLumenDiameter),
+            referenceDiameter: length(lesion.referenceDiameter),
+            lesionLength: length(lesion.length),
+            location: position(lesion.mldPosition), start: position(lesion.startPosition), end: position(lesion.endPosition),
+            uncertainty: AnalysisRecord.LesionUncertainty(
+                minimalLumenDiameter: uncertainty(lesion.minimalLumenDiameterUncertainty, value: lesion.minimalLumenDiameter),
+                referenceDiameter: uncertainty(lesion.referenceDiameterUncertainty, value: lesion.referenceDiameter),
+                percentDiameterStenosis: AnalysisJSON.rounded(lesion.percentDiameterStenosisUncertainty, 2)))
+    }
+}
+
+/// Catheter width from its measured profile: median of the valid raw diameters, with the
+/// standard error of that median as uncertainty.
+enum CatheterWidth {
+    static func estimate(_ measurement: VesselMeasurement) -> (diameter: Double, uncertainty: Double)? {
+        let range = measurement.measurableRange.isEmpty ? 0..<measurement.diameter.count : measurement.measurableRange
+        let values = range.filter { measurement.valid[$0] }.map { measurement.rawDiameter[$0] }.filter { $0 > 0 }.sorted()
+        guard values.count >= 5 else { return nil }
+        let median = values[values.count / 2]
+        let deviations = values.map { abs($0 - median) }.sorted()
+        let spread = 1.4826 * deviations[deviations.count / 2]
+        // Profiles 0.5 px apart overlap: about one independent profile per 1.5 px.
+        let independent = max(1.0, Double(values.count) * 0.5 / 1.5)
+        return (median, 1.2533 * spread / independent.squareRoot())
+    }
+}
+
+/// Monotonic lap timer.
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    init() {}
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
     }
 }
