@@ -128,7 +128,9 @@ public enum InputDiscovery {
 
     private static func walk(_ folder: String, relative: String, excluded: String?, into files: inout [String]) throws(BatchError) {
         let directory = relative.isEmpty ? folder : (folder as NSString).appendingPathComponent(relative)
-        if let excluded, canonical(directory) == excluded { return }
+        // The output folder is skipped when it lies inside an input folder (not when it is the
+        // input folder itself: then outputs sit beside inputs and are skipped as non-DICOM).
+        if let excluded, !relative.isEmpty, canonical(directory) == excluded { return }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
