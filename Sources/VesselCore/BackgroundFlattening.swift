@@ -11,14 +11,15 @@ import Foundation
 /// Steps:
 /// 1. For speed the image is box-averaged by f = max(1, floor(radius / 4)) (the background is
 ///    smooth at that scale).
-/// 2. B is a robust local-linear Gaussian-weighted fit (sigma = radius / f on the small image,
-///    `LocalLinearFit`: reproduces linear trends exactly, also at the border) with weights
+/// 2. B is a robust local-quadratic Gaussian-weighted fit (sigma = radius / f on the small
+///    image, `LocalLinearFit`: reproduces quadratic trends exactly, also at the border) with weights
 ///    w = 1 except on outliers |I - B| > 2.5 robust sigma (vessels, catheter, bright lung),
 ///    re-estimated three times (iteratively reweighted), so vessels do not pull the
 ///    background towards them.
-/// 3. The local contrast s is the normalised-convolution Gaussian (sigma = 2 radius) of
-///    |I - B| over inliers, times 1.2533 (|N(0, s^2)| has mean s sqrt(2/pi)), floored at
-///    1/4 of its median so flat (collimated, saturated) areas are not amplified.
+/// 3. The local contrast s is the normalised-convolution Gaussian (sigma = 2 radius) of the
+///    full-resolution |I - B| over inliers (|I - B| <= 2.5 robust sigma), times 1.2810 (the
+///    mean of |N(0, s^2)| truncated at 2.5 s is 0.7806 s), floored at 1/4 of its median so
+///    flat (collimated, saturated) areas are not amplified.
 /// 4. B and s are bilinearly upsampled and F = (I - B) / s.
 ///
 /// Contract: the output is invariant (up to rounding) to I -> a I + b for a > 0, and to adding
@@ -51,21 +52,39 @@ public enum BackgroundFlattening {
             background = LocalLinearFit(width: small.width, height: small.height, sigma: sigmaSmall)
                 .fit(values, weights: weights)
         }
-        // Local contrast: mean |residual| of inliers (local constant fit = normalised convolution).
-        let absoluteResidual = zip(values, background).map { abs($0 - $1) }
-        var contrast = LocalLinearFit(width: small.width, height: small.height, sigma: 2 * sigmaSmall)
-            .fit(absoluteResidual, weights: weights, order: 0)
-        let sortedContrast = contrast.filter { $0 > 0 }.sorted()
-        let floor = sortedContrast.isEmpty ? 1 : max(1e-12, sortedContrast[sortedContrast.count / 2] * 0.25)
-        // |N(0, s^2)| has mean s sqrt(2/pi): 1.2533 turns the mean absolute residual into s.
-        contrast = contrast.map { max($0, floor) * 1.2533 }
-
+        // Local contrast at full resolution (noise is averaged away on the small image):
+        // mean |I - B| of inliers (|I - B| <= 2.5 robust sigma) per block, then a normalised
+        // convolution of the block means weighted by their inlier counts.
         let fullBackground = GrayImage(width: small.width, height: small.height, pixels: background.map { Float($0) })
             .resampledBilinear(width: image.width, height: image.height)
+        var residual = [Float](repeating: 0, count: image.count)
+        for i in residual.indices { residual[i] = cleaned.pixels[i] - fullBackground.pixels[i] }
+        let strideSample = Swift.max(1, residual.count / 262_144)
+        var sample = [Double]()
+        var index = 0
+        while index < residual.count { sample.append(Double(residual[index])); index += strideSample }
+        let fullSpread = Swift.max(robustSigma(sample, weights: sample.map { _ in 1 }), 1e-12)
+        let limit = Float(2.5 * fullSpread)
+        var blockSums = [Double](repeating: 0, count: small.count), blockCounts = [Double](repeating: 0, count: small.count)
+        for y in 0..<image.height {
+            let blockRow = (y / factor) * small.width
+            for x in 0..<image.width {
+                let r = abs(residual[y * image.width + x])
+                if r <= limit { blockSums[blockRow + x / factor] += Double(r); blockCounts[blockRow + x / factor] += 1 }
+            }
+        }
+        let blockMeans = (0..<small.count).map { blockCounts[$0] > 0 ? blockSums[$0] / blockCounts[$0] : 0 }
+        let blockWeights = (0..<small.count).map { blockCounts[$0] / Double(factor * factor) }
+        var contrast = LocalLinearFit(width: small.width, height: small.height, sigma: 2 * sigmaSmall)
+            .fit(blockMeans, weights: blockWeights, order: 0)
+        let sortedContrast = contrast.filter { $0 > 0 }.sorted()
+        let floor = sortedContrast.isEmpty ? 1 : Swift.max(1e-12, sortedContrast[sortedContrast.count / 2] * 0.25)
+        // |N(0, s^2)| truncated at 2.5 s has mean 0.7806 s: this factor turns it into s.
+        contrast = contrast.map { Swift.max($0, floor) * 1.2810 }
         let fullContrast = GrayImage(width: small.width, height: small.height, pixels: contrast.map { Float($0) })
             .resampledBilinear(width: image.width, height: image.height)
         var out = [Float](repeating: 0, count: image.count)
-        for i in out.indices { out[i] = (cleaned.pixels[i] - fullBackground.pixels[i]) / fullContrast.pixels[i] }
+        for i in out.indices { out[i] = residual[i] / fullContrast.pixels[i] }
         return GrayImage(width: image.width, height: image.height, pixels: out)
     }
 
@@ -82,80 +101,113 @@ public enum BackgroundFlattening {
 }
 
 /// Weighted local polynomial regression with a Gaussian window (normalised convolution,
-/// Knutsson & Westin 1993), in Double precision on small images.
+/// Knutsson & Westin 1993; Farneback's polynomial expansion), in Double precision on small
+/// images.
 ///
-/// Order 1 fits b(x) = a0 + a1 (x' - x) + a2 (y' - y) around every pixel by weighted least
-/// squares with weights w(x') G_sigma(x' - x); a linear trend is reproduced exactly, also at the
-/// image border where a plain Gaussian would be biased. Order 0 is the normalised
-/// convolution G * (w f) / G * w. Where the window holds too little weight (or the 3x3 system
-/// is singular) it falls back to order 0, then to the plain Gaussian of f.
+/// Around every pixel x it fits b(x + u) = sum of c_ab u^a v^b (a + b <= order) by weighted
+/// least squares with weights w(x + u) G_sigma(u) and returns c_00. The moments
+/// sum w G u^a v^b and sum w f G u^a v^b are separable correlations with the kernels
+/// G(u) u^a, so no large-coordinate cancellation occurs. Order 2 (default) reproduces
+/// quadratic backgrounds exactly, also at the border where a plain Gaussian is biased; where
+/// the window holds too little weight or the normal equations are singular it falls back to
+/// order 1, then 0 (the normalised convolution G * (w f) / G * w), then the plain Gaussian of f.
+/// Boundary: the window is truncated (no reflection: mirrored data would bend the trend).
 struct LocalLinearFit {
     let width: Int
     let height: Int
     let sigma: Double
 
-    func fit(_ values: [Double], weights: [Double], order: Int = 1) -> [Double] {
+    func fit(_ values: [Double], weights: [Double], order: Int = 2) -> [Double] {
         let n = width * height
-        let xs = (0..<n).map { Double($0 % width) }, ys = (0..<n).map { Double($0 / width) }
-        func g(_ f: (Int) -> Double) -> [Double] { blur((0..<n).map(f)) }
-        let s0 = g { weights[$0] }
-        let sf = g { weights[$0] * values[$0] }
-        let plain = blur(values)
-        guard order >= 1 else {
-            return (0..<n).map { s0[$0] > 1e-4 ? sf[$0] / s0[$0] : plain[$0] }
-        }
-        let sx = g { weights[$0] * xs[$0] }, sy = g { weights[$0] * ys[$0] }
-        let sxx = g { weights[$0] * xs[$0] * xs[$0] }, sxy = g { weights[$0] * xs[$0] * ys[$0] }
-        let syy = g { weights[$0] * ys[$0] * ys[$0] }
-        let sxf = g { weights[$0] * xs[$0] * values[$0] }, syf = g { weights[$0] * ys[$0] * values[$0] }
+        let radius = max(1, Int(3 * sigma + 0.5))
+        let maxPower = 2 * max(0, min(order, 2))
+        // kernels[a][u + radius] = G(u) u^a
+        let gaussian = (-radius...radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+        let kernels = (0...maxPower).map { a in (-radius...radius).enumerated().map { gaussian[$0.offset] * pow(Double($0.element), Double(a)) } }
+        let weighted = (0..<n).map { weights[$0] * values[$0] }
+        // Exponent pairs of the basis, in order of increasing degree.
+        let basis: [(Int, Int)] = [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+        var weightMoments = [[[Double]]](repeating: [[Double]](repeating: [], count: maxPower + 1), count: maxPower + 1)
+        for a in 0...maxPower { for b in 0...(maxPower - a) {
+            weightMoments[a][b] = correlate(weights, kernelX: kernels[a], kernelY: kernels[b], radius: radius)
+        } }
+        let dataDegree = maxPower / 2
+        var dataMoments = [[[Double]]](repeating: [[Double]](repeating: [], count: dataDegree + 1), count: dataDegree + 1)
+        for a in 0...dataDegree { for b in 0...(dataDegree - a) {
+            dataMoments[a][b] = correlate(weighted, kernelX: kernels[a], kernelY: kernels[b], radius: radius)
+        } }
+        let plainSum = correlate(values, kernelX: kernels[0], kernelY: kernels[0], radius: radius)
+        let mass = correlate([Double](repeating: 1, count: n), kernelX: kernels[0], kernelY: kernels[0], radius: radius)
+        let plain = (0..<n).map { plainSum[$0] / max(mass[$0], 1e-300) }
+        let total = gaussian.reduce(0, +) * gaussian.reduce(0, +)
         var out = [Double](repeating: 0, count: n)
         for i in 0..<n {
-            guard s0[i] > 1e-4 else { out[i] = plain[i]; continue }
-            // Moments about the pixel itself (x' - x), from the global ones.
-            let x = xs[i], y = ys[i], w = s0[i]
-            let mx = sx[i] - x * w, my = sy[i] - y * w
-            let mxx = sxx[i] - 2 * x * sx[i] + x * x * w
-            let mxy = sxy[i] - x * sy[i] - y * sx[i] + x * y * w
-            let myy = syy[i] - 2 * y * sy[i] + y * y * w
-            let bf = sf[i], bx = sxf[i] - x * sf[i], by = syf[i] - y * sf[i]
-            // Solve [[w, mx, my], [mx, mxx, mxy], [my, mxy, myy]] a = [bf, bx, by] for a0 (Cramer).
-            let det = w * (mxx * myy - mxy * mxy) - mx * (mx * myy - mxy * my) + my * (mx * mxy - mxx * my)
-            let scale = w * mxx * myy
-            if abs(det) > 1e-9 * max(abs(scale), 1e-300) {
-                let detA0 = bf * (mxx * myy - mxy * mxy) - mx * (bx * myy - mxy * by) + my * (bx * mxy - mxx * by)
-                out[i] = detA0 / det
-            } else {
-                out[i] = bf / w
+            let w = weightMoments[0][0][i]
+            guard w > 1e-4 * total else { out[i] = plain[i]; continue }
+            var solved: Double?
+            for degree in stride(from: dataDegree, through: 1, by: -1) {
+                let terms = degree == 2 ? 6 : 3
+                if w < Double(terms) * 0.5 * total / Double(2 * radius + 1) { continue } // too little support
+                var matrix = [Double](repeating: 0, count: terms * terms)
+                var rhs = [Double](repeating: 0, count: terms)
+                for r in 0..<terms {
+                    rhs[r] = dataMoments[basis[r].0][basis[r].1][i]
+                    for c in 0..<terms {
+                        matrix[r * terms + c] = weightMoments[basis[r].0 + basis[c].0][basis[r].1 + basis[c].1][i]
+                    }
+                }
+                if let value = Self.solveFirst(&matrix, &rhs, size: terms) { solved = value; break }
             }
+            out[i] = solved ?? dataMoments[0][0][i] / w
         }
         return out
     }
 
-    /// Separable Gaussian, truncated at 3 sigma, half-sample symmetric boundary, Double.
-    func blur(_ values: [Double]) -> [Double] {
-        let radius = max(1, Int(3 * sigma + 0.5))
-        var taps = (0...radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
-        let total = taps[0] + 2 * taps.dropFirst().reduce(0, +)
-        taps = taps.map { $0 / total }
+    /// Gaussian elimination with partial pivoting; returns the first unknown, nil if singular.
+    static func solveFirst(_ matrix: inout [Double], _ rhs: inout [Double], size: Int) -> Double? {
+        let scale = (0..<size).map { abs(matrix[$0 * size + $0]) }.max() ?? 0
+        guard scale > 0 else { return nil }
+        for column in 0..<size {
+            var pivot = column
+            for row in (column + 1)..<size where abs(matrix[row * size + column]) > abs(matrix[pivot * size + column]) { pivot = row }
+            guard abs(matrix[pivot * size + column]) > 1e-10 * scale else { return nil }
+            if pivot != column {
+                for c in 0..<size { matrix.swapAt(pivot * size + c, column * size + c) }
+                rhs.swapAt(pivot, column)
+            }
+            for row in (column + 1)..<size {
+                let factor = matrix[row * size + column] / matrix[column * size + column]
+                if factor == 0 { continue }
+                for c in column..<size { matrix[row * size + c] -= factor * matrix[column * size + c] }
+                rhs[row] -= factor * rhs[column]
+            }
+        }
+        var solution = [Double](repeating: 0, count: size)
+        for row in stride(from: size - 1, through: 0, by: -1) {
+            var acc = rhs[row]
+            for c in (row + 1)..<size { acc -= matrix[row * size + c] * solution[c] }
+            solution[row] = acc / matrix[row * size + row]
+        }
+        return solution[0].isFinite ? solution[0] : nil
+    }
+
+    /// out(x, y) = sum_u sum_v kx(u) ky(v) f(x + u, y + v) over the image only (the window is
+    /// truncated at the border: samples outside carry zero weight, which is what makes the
+    /// polynomial fit unbiased there).
+    func correlate(_ values: [Double], kernelX: [Double], kernelY: [Double], radius: Int) -> [Double] {
         var temporary = [Double](repeating: 0, count: values.count)
         for y in 0..<height {
             for x in 0..<width {
-                var acc = values[y * width + x] * taps[0]
-                for k in 1...radius {
-                    acc += (values[y * width + GaussianBlur.reflect(x - k, width)]
-                            + values[y * width + GaussianBlur.reflect(x + k, width)]) * taps[k]
-                }
+                var acc = 0.0
+                for u in max(-radius, -x)...min(radius, width - 1 - x) { acc += kernelX[u + radius] * values[y * width + x + u] }
                 temporary[y * width + x] = acc
             }
         }
         var out = [Double](repeating: 0, count: values.count)
         for y in 0..<height {
             for x in 0..<width {
-                var acc = temporary[y * width + x] * taps[0]
-                for k in 1...radius {
-                    acc += (temporary[GaussianBlur.reflect(y - k, height) * width + x]
-                            + temporary[GaussianBlur.reflect(y + k, height) * width + x]) * taps[k]
-                }
+                var acc = 0.0
+                for v in max(-radius, -y)...min(radius, height - 1 - y) { acc += kernelY[v + radius] * temporary[(y + v) * width + x] }
                 out[y * width + x] = acc
             }
         }
