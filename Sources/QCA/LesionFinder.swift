@@ -10,8 +10,9 @@ import VesselCore
 ///    away from the MLD (linear interpolation between samples) or the end of the range;
 /// 3. in automatic mode it is reported when %DS >= `minimumStenosisPercent`, the narrowing
 ///    R - MLD exceeds `minimumSignificance` standard uncertainties, the lesion is at least
-///    `minimumLesionLength` long and the diameter recovers on at least one side (a narrowing
-///    running into both ends of the range is a thin vessel, not a lesion);
+///    `minimumLesionLength` long and the diameter recovers on both sides (a narrowing that
+///    runs into the end of the measurable range is a step to a thinner vessel or the catheter
+///    continuing the vessel, not a focal lesion);
 /// 4. its extent is removed and the search repeats.
 /// Lesions of all vessels are ranked by %DS (ties: larger narrowing in px, then position).
 public enum LesionFinder {
@@ -90,7 +91,9 @@ public enum LesionFinder {
             let endArc = crossing(m, ratio, inner: hi, outer: hi + 1, level: boundary, recovers: recoversRight)
             for i in max(range.lowerBound, lo - 1)...min(range.upperBound - 1, hi + 1) { consumed[i] = true }
 
-            if automatic && !(recoversLeft || recoversRight) { continue }
+            // Automatic mode wants a focal narrowing: the diameter must recover on both sides
+            // (a step to a narrower vessel, or a catheter continuing the vessel, is not a lesion).
+            if automatic && !(recoversLeft && recoversRight) { continue }
             let mld = m.diameter[best], reference = m.referenceDiameter[best]
             let lesion = Lesion(rank: 0, segmentId: m.segmentId, measurementIndex: measurementIndex,
                                 minimalLumenDiameter: mld, referenceDiameter: reference, mldIndex: best,
