@@ -201,7 +201,9 @@ enum CompareRun {
         let startArc = arc[lesion.startIndex] - marginPx, endArc = arc[lesion.endIndex] + marginPx
         let first = arc.firstIndex { $0 >= startArc } ?? 0
         let last = arc.lastIndex { $0 <= endArc } ?? (arc.count - 1)
-        return SegmentSpec(start: measurement.centerline[max(0, first)], end: measurement.centerline[min(arc.count - 1, last)])
+        func rounded(_ p: Point2D) -> Point2D { Point2D(x: (p.x * 100).rounded() / 100, y: (p.y * 100).rounded() / 100) }
+        return SegmentSpec(start: rounded(measurement.centerline[max(0, first)]),
+                           end: rounded(measurement.centerline[min(arc.count - 1, last)]))
     }
 
     static func difference(_ a: AnalysisRecord.LesionRecord?, minus b: AnalysisRecord.LesionRecord?) -> AnalysisRecord.Length? {

@@ -1,0 +1,240 @@
+import AngioDICOM
+import AngioPhantom
+import Dispatch
+import Foundation
+import QCA
+import VesselCore
+
+/// Accuracy of the whole pipeline (DICOM written and read back, segmentation, QCA) on random
+/// phantoms of known geometry (`angio accuracy`, docs/qca.md).
+///
+/// Phantom i uses seed `seed + i` and a variant by i mod 7: 0 reference (12-bit MONOCHROME2,
+/// explicit little endian), 1 MONOCHROME1, 2 8-bit, 3 JPEG-LS lossless, 4 normal vessel (no
+/// stenosis), 5 pre/post pair (post: 15 % residual stenosis, independent noise), 6 JPEG
+/// baseline (8-bit lossy). Each file is analysed in automatic mode (rank-1 lesion) and in
+/// segment mode with points 4 mm beyond the true lesion ends.
+public struct AccuracyStudy: Sendable {
+    public enum Variant: Int, Sendable, CaseIterable, Codable {
+        case reference, monochrome1, eightBit, jpegLSLossless, normal, prePostPair, jpegBaseline
+        public var name: String {
+            switch self {
+            case .reference: return "12-bit MONOCHROME2"
+            case .monochrome1: return "MONOCHROME1"
+            case .eightBit: return "8-bit"
+            case .jpegLSLossless: return "JPEG-LS lossless"
+            case .normal: return "normal vessel"
+            case .prePostPair: return "pre/post pair"
+            case .jpegBaseline: return "JPEG baseline 8-bit"
+            }
+        }
+    }
+
+    public struct Case: Sendable, Codable {
+        public var seed: UInt64
+        public var variant: Variant
+        public var error: String?
+        public var trueMLDmm: Double?
+        public var trueReferenceMm: Double?
+        public var truePercentDS: Double?
+        /// Segment mode.
+        public var segmentMLDmm: Double?
+        public var segmentPercentDS: Double?
+        /// Automatic mode, rank-1 lesion.
+        public var autoMLDmm: Double?
+        public var autoPercentDS: Double?
+        public var autoLocalisationErrorMm: Double?
+        /// Largest %DS reported in automatic mode (normal vessels: must stay <= 15).
+        public var autoMaxPercentDS: Double?
+        public var trueAcuteGainMm: Double?
+        public var measuredAcuteGainMm: Double?
+    }
+
+    public var count: Int
+    public var seed: UInt64
+    public var size: Int
+    public var threads: Int?
+
+    public init(count: Int, seed: UInt64, size: Int = 384, threads: Int? = nil) {
+        self.count = count
+        self.seed = seed
+        self.size = size
+        self.threads = threads
+    }
+
+    public func run(workDirectory: String) -> [Case] {
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, count))
+        let storage = UnsafeMutableBufferPointer<Case?>.allocate(capacity: max(count, 1))
+        storage.initialize(repeating: nil)
+        defer { storage.deinitialize(); storage.deallocate() }
+        nonisolated(unsafe) let output = storage
+        let study = self
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in Swift.stride(from: worker, to: study.count, by: workers) {
+                output[index] = study.runCase(index, workDirectory: workDirectory)
+            }
+        }
+        return (0..<count).map { storage[$0] ?? Case(seed: seed &+ UInt64($0), variant: .reference, error: "not run") }
+    }
+
+    func runCase(_ index: Int, workDirectory: String) -> Case {
+        let caseSeed = seed &+ UInt64(index)
+        let variant = Variant(rawValue: index % Variant.allCases.count) ?? .reference
+        var result = Case(seed: caseSeed, variant: variant)
+        var options = RandomPhantomOptions()
+        options.size = size
+        var spec = PhantomGenerator.randomSpec(seed: caseSeed, options: options)
+        switch variant {
+        case .reference, .prePostPair: break
+        case .monochrome1: spec.photometric = .monochrome1
+        case .eightBit: spec.bitsStored = 8
+        case .jpegLSLossless: spec.transferSyntax = "jpeg-ls"
+        case .jpegBaseline: spec.bitsStored = 8; spec.transferSyntax = "jpeg-baseline"
+        case .normal: if !spec.vessels.isEmpty { spec.vessels[0].stenosis = nil }
+        }
+        let path = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-\(variant.rawValue).dcm")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let rendering: PhantomRendering
+        do {
+            rendering = try PhantomGenerator.render(spec, threads: 1)
+            try PhantomWriter.write(rendering, to: path)
+        } catch {
+            result.error = "\(error)"
+            return result
+        }
+        let truth = rendering.truth
+        let mm = truth.trueMmPerPixel
+        let auto = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions(threads: 1)).record
+        guard auto.status == "ok" else {
+            result.error = auto.error?.message ?? "analysis failed"
+            return result
+        }
+        func millimetres(_ length: AnalysisRecord.Length) -> Double { length.mm ?? length.px * mm }
+        result.autoMaxPercentDS = auto.lesions.map(\.percentDiameterStenosis).max() ?? 0
+        guard let main = truth.vessels.first, let stenosis = main.stenosis else { return result }
+        result.trueMLDmm = stenosis.mldMm
+        result.trueReferenceMm = stenosis.referenceDiameterAtMldMm
+        result.truePercentDS = stenosis.percentDiameterStenosis
+        if let top = auto.lesions.first {
+            result.autoMLDmm = millimetres(top.minimalLumenDiameter)
+            result.autoPercentDS = top.percentDiameterStenosis
+            let dx = top.location.x - stenosis.location.x, dy = top.location.y - stenosis.location.y
+            result.autoLocalisationErrorMm = (dx * dx + dy * dy).squareRoot() * mm
+        }
+        guard let points = Self.segmentPoints(main, stenosis: stenosis, mmPerPixel: mm, width: spec.width, height: spec.height) else { return result }
+        var segmentOptions = AnalysisOptions(threads: 1)
+        segmentOptions.segment = points
+        let segmentRecord = SingleFileAnalysis.analyze(path: path, options: segmentOptions).record
+        if let lesion = segmentRecord.lesions.first {
+            result.segmentMLDmm = millimetres(lesion.minimalLumenDiameter)
+            result.segmentPercentDS = lesion.percentDiameterStenosis
+        }
+        if variant == .prePostPair, let preMLD = result.segmentMLDmm {
+            var post = spec
+            post.vessels[0].stenosis?.percentDiameter = 15
+            post.noiseSeed = caseSeed &+ 0x5EED
+            post.seriesNumber = 2
+            let postPath = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-post.dcm")
+            defer { try? FileManager.default.removeItem(atPath: postPath) }
+            if let postRendering = try? PhantomGenerator.render(post, threads: 1),
+               (try? PhantomWriter.write(postRendering, to: postPath)) != nil,
+               let postStenosis = postRendering.truth.vessels.first?.stenosis {
+                let postRecord = SingleFileAnalysis.analyze(path: postPath, options: segmentOptions).record
+                if let lesion = postRecord.lesions.first {
+                    result.measuredAcuteGainMm = millimetres(lesion.minimalLumenDiameter) - preMLD
+                    result.trueAcuteGainMm = postStenosis.mldMm - stenosis.mldMm
+                }
+            }
+        }
+        return result
+    }
+
+    /// Truth centerline points 4 mm before the lesion start and after its end (clamped to the
+    /// vessel and kept 3 px inside the image).
+    static func segmentPoints(_ vessel: PhantomVesselTruth, stenosis: PhantomStenosisTruth, mmPerPixel: Double,
+                              width: Int, height: Int) -> (start: Point2D, end: Point2D)? {
+        let margin = 4 / mmPerPixel
+        let arc = vessel.arcLengthPx
+        func inside(_ p: Point2D) -> Bool { p.x >= 3 && p.y >= 3 && p.x <= Double(width - 4) && p.y <= Double(height - 4) }
+        guard let first = arc.firstIndex(where: { $0 >= stenosis.startArcLengthPx - margin }),
+              let last = arc.lastIndex(where: { $0 <= stenosis.endArcLengthPx + margin }) else { return nil }
+        var a = first, b = last
+        while a < b && !inside(vessel.centerline[a]) { a += 1 }
+        while b > a && !inside(vessel.centerline[b]) { b -= 1 }
+        guard b > a + 10 else { return nil }
+        return (vessel.centerline[a], vessel.centerline[b])
+    }
+
+    /// Summary statistics of a run.
+    public struct Summary: Sendable, Codable {
+        public var phantoms: Int
+        public var failures: Int
+        public var mldErrorMeanMm: Double
+        public var mldErrorSDMm: Double
+        public var mldCount: Int
+        public var autoMLDErrorMeanMm: Double
+        public var autoMLDErrorSDMm: Double
+        public var autoMLDCount: Int
+        public var percentDSMedianAbsError: Double
+        public var percentDSWorstAbsError: Double
+        public var localisationRate: Double
+        public var localisationCount: Int
+        public var normalVessels: Int
+        public var normalWithFalseLesion: Int
+        public var acuteGainErrorMeanMm: Double
+        public var acuteGainErrorSDMm: Double
+        public var acuteGainWorstAbsErrorMm: Double
+        public var acuteGainCount: Int
+        /// Mean MLD error (segment mode, lumens >= 0.5 mm) per variant name.
+        public var mldErrorMeanByVariant: [String: Double]
+    }
+
+    public static func summarize(_ cases: [Case]) -> Summary {
+        func meanSD(_ values: [Double]) -> (Double, Double) {
+            guard !values.isEmpty else { return (.nan, .nan) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let variance = values.count > 1 ? values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1) : 0
+            return (mean, variance.squareRoot())
+        }
+        let measured = cases.filter { $0.error == nil }
+        let mldErrors = measured.compactMap { c -> Double? in
+            guard let t = c.trueMLDmm, t >= 0.5, let m = c.segmentMLDmm else { return nil }
+            return m - t
+        }
+        let autoErrors = measured.compactMap { c -> Double? in
+            guard let t = c.trueMLDmm, t >= 0.5, let m = c.autoMLDmm, let e = c.autoLocalisationErrorMm, e <= 2 else { return nil }
+            return m - t
+        }
+        let dsErrors = measured.compactMap { c -> Double? in
+            guard let t = c.truePercentDS, let m = c.segmentPercentDS else { return nil }
+            return abs(m - t)
+        }.sorted()
+        let severe = measured.filter { ($0.truePercentDS ?? 0) >= 30 }
+        let localised = severe.filter { ($0.autoLocalisationErrorMm ?? .infinity) <= 2 }
+        let normals = measured.filter { $0.variant == .normal }
+        let gains = measured.compactMap { c -> Double? in
+            guard let t = c.trueAcuteGainMm, let m = c.measuredAcuteGainMm else { return nil }
+            return m - t
+        }
+        var byVariant: [String: Double] = [:]
+        for variant in Variant.allCases where variant != .normal {
+            let errors = measured.filter { $0.variant == variant }.compactMap { c -> Double? in
+                guard let t = c.trueMLDmm, t >= 0.5, let m = c.segmentMLDmm else { return nil }
+                return m - t
+            }
+            if !errors.isEmpty { byVariant[variant.name] = meanSD(errors).0 }
+        }
+        let (mean, sd) = meanSD(mldErrors), (autoMean, autoSD) = meanSD(autoErrors), (gainMean, gainSD) = meanSD(gains)
+        return Summary(phantoms: cases.count, failures: cases.count - measured.count,
+                       mldErrorMeanMm: mean, mldErrorSDMm: sd, mldCount: mldErrors.count,
+                       autoMLDErrorMeanMm: autoMean, autoMLDErrorSDMm: autoSD, autoMLDCount: autoErrors.count,
+                       percentDSMedianAbsError: dsErrors.isEmpty ? .nan : dsErrors[dsErrors.count / 2],
+                       percentDSWorstAbsError: dsErrors.last ?? .nan,
+                       localisationRate: severe.isEmpty ? .nan : Double(localised.count) / Double(severe.count),
+                       localisationCount: severe.count,
+                       normalVessels: normals.count,
+                       normalWithFalseLesion: normals.filter { ($0.autoMaxPercentDS ?? 0) > 15 }.count,
+                       acuteGainErrorMeanMm: gainMean, acuteGainErrorSDMm: gainSD,
+                       acuteGainWorstAbsErrorMm: gains.map { abs($0) }.max() ?? .nan, acuteGainCount: gains.count,
+                       mldErrorMeanByVariant: byVariant)
+    }
+}
