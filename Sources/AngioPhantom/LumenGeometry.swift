@@ -117,12 +117,18 @@ struct RenderTube: Sendable {
     let lumenAttenuationPerMm: Double
     let wallAttenuationPerMm: Double
     let mmPerPixel: Double
+    /// True for tubes whose axes lie in the same depth plane as the main vessel and connect to
+    /// it (main, side branches, the engaged catheter): a ray crosses their lumens along chords
+    /// centred on that plane, so where they overlap the opacified path is the longest chord, not
+    /// the sum. Crossing vessels lie at another depth and add.
+    let sharesMainDepthPlane: Bool
     // Grid: for cell c, segment indices cellItems[cellStart[c] ..< cellStart[c + 1]], ascending.
     let gridColumns: Int, gridRows: Int
     let cellStart: [Int32], cellItems: [Int32]
 
     init(curve: ArcCurve, profile: LumenProfile, innerDiameterMm: Double?, lumenAttenuationPerMm: Double,
-         wallAttenuationPerMm: Double, width: Int, height: Int) {
+         wallAttenuationPerMm: Double, sharesMainDepthPlane: Bool, width: Int, height: Int) {
+        self.sharesMainDepthPlane = sharesMainDepthPlane
         let count = max(2, Int((curve.length / Self.vertexSpacing).rounded(.up)) + 1)
         var vx = [Double](), vy = [Double](), arc = [Double](), radius = [Double](), offset = [Double]()
         vx.reserveCapacity(count); vy.reserveCapacity(count)

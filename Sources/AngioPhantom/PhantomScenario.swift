@@ -118,11 +118,22 @@ extension PhantomGenerator {
             result.vessels = []
             let main = mainVessel(scenario: scenario, layout: layout, size: size, bendScale: bendScale)
             result.vessels.append(main)
+            let mainCurve = ArcCurve(controlPoints: main.controlPoints)
             if let catheterFrench = scenario.catheterFrench, let start = main.controlPoints.first {
-                result.catheter = catheter(french: catheterFrench, ostium: start, scenario: scenario, layout: layout, size: size)
+                // Coaxial tip when the bend it needs stays gentle; else a plain curve.
+                let coaxial = catheter(french: catheterFrench, ostium: start, vesselStartDirection: mainCurve?.tangent(at: 0),
+                                       scenario: scenario, layout: layout, size: size)
+                let catheterRadius = catheterFrench / 3 / scenario.mmPerPixel / 2
+                if let curve = ArcCurve(controlPoints: coaxial.controlPoints), curve.minimumCurvatureRadius() > 3 * catheterRadius + 4 {
+                    result.catheter = coaxial
+                } else {
+                    let plain = catheter(french: catheterFrench, ostium: start, vesselStartDirection: nil,
+                                         scenario: scenario, layout: layout, size: size)
+                    let bend = ArcCurve(controlPoints: plain.controlPoints)?.minimumCurvatureRadius() ?? 0
+                    result.catheter = bend > catheterRadius + 2 ? plain : nil
+                }
             }
             let lesionCentre = main.stenosis?.position ?? 0.5
-            let mainCurve = ArcCurve(controlPoints: main.controlPoints)
             let mainLength = mainCurve?.length ?? size
             let lesionHalfFraction = (scenario.lesionLengthMm / scenario.mmPerPixel / 2 + 6 / scenario.mmPerPixel) / mainLength
             for branch in 0..<max(0, min(scenario.branches, 4)) {
@@ -242,12 +253,19 @@ extension PhantomGenerator {
                              taperMmPerMm: scenario.taperMmPerMm, stenosis: stenosis)
     }
 
-    private static func catheter(french: Double, ostium: Point2D, scenario: PhantomScenario, layout: [Double],
-                                 size: Double) -> PhantomCatheter {
-        // Enters from the top edge, curves down into the ostium (tip 1 mm inside the vessel).
+    private static func catheter(french: Double, ostium: Point2D, vesselStartDirection: Point2D?,
+                                 scenario: PhantomScenario, layout: [Double], size: Double) -> PhantomCatheter {
+        // Enters from the top edge and curves down into the ostium, its tip coaxial with the
+        // first centimetre of the artery (an engaged guide catheter).
         let entry = Point2D(x: ostium.x + size * (0.18 + 0.15 * layout[10]), y: -0.05 * size)
         let bend = Point2D(x: ostium.x + size * (0.10 + 0.05 * layout[11]), y: ostium.y * 0.45)
-        return PhantomCatheter(frenchSize: french, controlPoints: [entry, bend, ostium])
+        var points = [entry, bend]
+        if let vesselStart = vesselStartDirection {
+            let back = 6 / scenario.mmPerPixel
+            points.append(Point2D(x: ostium.x - vesselStart.x * back, y: ostium.y - vesselStart.y * back))
+        }
+        points.append(ostium)
+        return PhantomCatheter(frenchSize: french, controlPoints: points)
     }
 
     private static func sideBranch(index: Int, parentCurve: ArcCurve, lesionCentre: Double, lesionHalfFraction: Double,

@@ -41,7 +41,8 @@ struct Scene: Sendable {
             }
             let tube = RenderTube(curve: curve, profile: profile, innerDiameterMm: nil,
                                   lumenAttenuationPerMm: spec.contrastAttenuationPerMm * vessel.contrastScale,
-                                  wallAttenuationPerMm: 0, width: spec.width, height: spec.height)
+                                  wallAttenuationPerMm: 0, sharesMainDepthPlane: vessel.kind != .crossing,
+                                  width: spec.width, height: spec.height)
             // The chord model needs the lumen to fit inside the centreline's curvature radius.
             let bend = curve.minimumCurvatureRadius()
             if bend < tube.reach + 1 {
@@ -59,7 +60,7 @@ struct Scene: Sendable {
                                   innerDiameterMm: catheter.outerDiameterMm - 2 * catheter.wallThicknessMm,
                                   lumenAttenuationPerMm: spec.contrastAttenuationPerMm,
                                   wallAttenuationPerMm: spec.contrastAttenuationPerMm * catheter.wallAttenuationScale,
-                                  width: spec.width, height: spec.height)
+                                  sharesMainDepthPlane: true, width: spec.width, height: spec.height)
             let bend = curve.minimumCurvatureRadius()
             if bend < tube.reach + 1 {
                 throw PhantomError(String(format: "catheter bends with a %.1f px radius, tighter than its %.1f px radius",
@@ -105,7 +106,10 @@ struct Scene: Sendable {
             nonisolated(unsafe) let out = buffer
             PhantomGenerator.forEachRowBand(height: height, workers: workers) { rows in
                 var hints = [Int](repeating: -1, count: tubes.count)
+                // Per sub-sample: longest lumen attenuation among tubes of the main depth plane,
+                // summed lumen attenuation of tubes at other depths, and catheter wall attenuation.
                 var lumen = [Double](repeating: 0, count: fine * fine)
+                var crossing = [Double](repeating: 0, count: fine * fine)
                 var wall = [Double](repeating: 0, count: fine * fine)
                 for y in rows {
                     for x in 0..<width {
@@ -134,7 +138,7 @@ struct Scene: Sendable {
                         }
                         let n = refine ? fine : coarse
                         let count = n * n
-                        for k in 0..<count { lumen[k] = 0; wall[k] = 0 }
+                        for k in 0..<count { lumen[k] = 0; crossing[k] = 0; wall[k] = 0 }
                         for t in 0..<tubes.count where hints[t] >= 0 {
                             let tube = tubes[t]
                             let lumenScale = tube.lumenAttenuationPerMm * mmPerPixel
@@ -144,15 +148,20 @@ struct Scene: Sendable {
                                 for sx in 0..<n {
                                     let qx = px + (Double(sx) + 0.5) / Double(n) - 0.5
                                     let c = tube.chords(qx, qy, hint: hints[t], window: window)
-                                    lumen[sy * n + sx] += c.lumen * lumenScale
-                                    wall[sy * n + sx] += c.wall * wallScale
+                                    let k = sy * n + sx
+                                    if tube.sharesMainDepthPlane {
+                                        lumen[k] = max(lumen[k], c.lumen * lumenScale)
+                                    } else {
+                                        crossing[k] += c.lumen * lumenScale
+                                    }
+                                    wall[k] += c.wall * wallScale
                                 }
                             }
                         }
                         for f in 0..<frames {
                             let c = concentration[f]
                             var sum = 0.0
-                            for k in 0..<count { sum += exp(-(c * lumen[k] + wall[k])) }
+                            for k in 0..<count { sum += exp(-(c * (lumen[k] + crossing[k]) + wall[k])) }
                             out[f * width * height + index] = Float(background * sum / Double(count))
                         }
                     }
@@ -184,11 +193,11 @@ struct Scene: Sendable {
                 let c = curve.point(at: s), n = curve.normal(at: s)
                 let o = profile.offsetPx(at: s), r = profile.radiusPx(at: s)
                 let centre = Point2D(x: c.x + o * n.x, y: c.y + o * n.y)
-                centerline.append(Point2D(x: Self.rounded(centre.x), y: Self.rounded(centre.y)))
-                arcs.append(Self.rounded(s))
+                centerline.append(Point2D(x: Self.rounded(centre.x, 1000), y: Self.rounded(centre.y, 1000)))
+                arcs.append(Self.rounded(s, 1000))
                 diameterPx.append(Self.rounded(2 * r))
-                diameterMm.append(Self.rounded(profile.diameterMm(at: s), 1e6))
-                referenceMm.append(Self.rounded(profile.referenceDiameterMm(at: s), 1e6))
+                diameterMm.append(Self.rounded(profile.diameterMm(at: s), 1e5))
+                referenceMm.append(Self.rounded(profile.referenceDiameterMm(at: s), 1e5))
                 // Overlap: any other lumen within 1 px of this cross-section (walls included).
                 var hit = false
                 var k = -(r + 1)
@@ -228,7 +237,7 @@ struct Scene: Sendable {
         if let catheter = spec.catheter, let curve = catheterCurve {
             let path = Self.samplePositions(length: curve.length, spacing: spec.truthSampleSpacingPx).map {
                 let p = curve.point(at: $0)
-                return Point2D(x: Self.rounded(p.x), y: Self.rounded(p.y))
+                return Point2D(x: Self.rounded(p.x, 1000), y: Self.rounded(p.y, 1000))
             }
             catheterTruth = PhantomCatheterTruth(frenchSize: catheter.frenchSize, diameterMm: catheter.outerDiameterMm,
                                                  diameterPx: catheter.outerDiameterMm / mm, path: path)

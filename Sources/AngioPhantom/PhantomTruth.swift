@@ -90,11 +90,66 @@ public struct PhantomCatheterTruth: Codable, Sendable, Equatable {
     public var path: [Point2D]
 }
 
+// Optional fields are written as explicit nulls (not omitted) so readers see every key.
 extension PhantomTruth {
-    /// Deterministic JSON: sorted keys, pretty printed, numbers as Swift prints them.
+    private enum CodingKeys: String, CodingKey {
+        case truthVersion, mmPerPixel, trueMmPerPixel, width, height, frames, mostOpacifiedFrame
+        case contrastConcentration, vessels, catheter, seed, whiteLevelTransmission
+        case backgroundMeanStoredValue, noiseSDStoredValue, spec
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(truthVersion, forKey: .truthVersion)
+        try c.encode(mmPerPixel, forKey: .mmPerPixel)
+        try c.encode(trueMmPerPixel, forKey: .trueMmPerPixel)
+        try c.encode(width, forKey: .width)
+        try c.encode(height, forKey: .height)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(mostOpacifiedFrame, forKey: .mostOpacifiedFrame)
+        try c.encode(contrastConcentration, forKey: .contrastConcentration)
+        try c.encode(vessels, forKey: .vessels)
+        try c.encode(catheter, forKey: .catheter)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(whiteLevelTransmission, forKey: .whiteLevelTransmission)
+        try c.encode(backgroundMeanStoredValue, forKey: .backgroundMeanStoredValue)
+        try c.encode(noiseSDStoredValue, forKey: .noiseSDStoredValue)
+        try c.encode(spec, forKey: .spec)
+    }
+}
+
+extension PhantomVesselTruth {
+    private enum CodingKeys: String, CodingKey {
+        case id, kind, parentId, lengthPx, lengthMm, centerline, arcLengthPx, diameterPx, diameterMm
+        case referenceDiameterMm, overlapped, referenceDiameterStartMm, taperMmPerMm, stenosis
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(parentId, forKey: .parentId)
+        try c.encode(lengthPx, forKey: .lengthPx)
+        try c.encode(lengthMm, forKey: .lengthMm)
+        try c.encode(centerline, forKey: .centerline)
+        try c.encode(arcLengthPx, forKey: .arcLengthPx)
+        try c.encode(diameterPx, forKey: .diameterPx)
+        try c.encode(diameterMm, forKey: .diameterMm)
+        try c.encode(referenceDiameterMm, forKey: .referenceDiameterMm)
+        try c.encode(overlapped, forKey: .overlapped)
+        try c.encode(referenceDiameterStartMm, forKey: .referenceDiameterStartMm)
+        try c.encode(taperMmPerMm, forKey: .taperMmPerMm)
+        try c.encode(stenosis, forKey: .stenosis)
+    }
+}
+
+extension PhantomTruth {
+    /// Deterministic JSON: sorted keys, compact (the sample arrays are long), newline-terminated.
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
     }
 }

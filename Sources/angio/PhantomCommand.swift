@@ -99,6 +99,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .customLong("transfer-syntax"), help: "explicit, implicit, rle, jpeg-lossless, jpeg-ls, jpeg-ls-near, jpeg-baseline (8-bit) or jpeg-extended (<= 12-bit). Default explicit.")
     var transferSyntax: String?
 
+    @Option(name: .customLong("truth-spacing"), help: "Spacing of the truth centreline samples in pixels (0.05...10). Default 0.5.")
+    var truthSpacing: Double?
+
     @Flag(name: .customLong("no-background"), help: "Flat background (no anatomy).")
     var noBackground = false
 
@@ -213,7 +216,8 @@ struct PhantomCommand: ParsableCommand {
         if let spec {
             var result = try decode(PhantomSpec.self, from: spec, what: "spec")
             if let transferSyntax { result.transferSyntax = transferSyntax }
-            return result
+            if let truthSpacing { result.truthSampleSpacingPx = truthSpacing }
+            return try validated(result)
         }
         if let postOf {
             let pre = try decode(PhantomTruth.self, from: postOf, what: "pre-dilation truth")
@@ -230,7 +234,8 @@ struct PhantomCommand: ParsableCommand {
             result.noiseSeed = pre.spec.effectiveNoiseSeed &+ 1
             result.seriesNumber = pre.spec.seriesNumber + 1
             if let transferSyntax { result.transferSyntax = transferSyntax }
-            return result
+            if let truthSpacing { result.truthSampleSpacingPx = truthSpacing }
+            return try validated(result)
         }
         let seedValue = seed ?? 1
         var scenario = PhantomScenario()
@@ -304,14 +309,18 @@ struct PhantomCommand: ParsableCommand {
             else { result.calibration = .imagerPixelSpacingWithDistances(sid: sid ?? 1000, sod: sod ?? 750) }
         }
         if let transferSyntax { result.transferSyntax = transferSyntax }
+        if let truthSpacing { result.truthSampleSpacingPx = truthSpacing }
         if result.transferSyntax == "jpeg-baseline" && bits == nil { result.bitsStored = 8 }
-        // Fail with the option name rather than the spec field where we can.
+        return try validated(result)
+    }
+
+    private func validated(_ spec: PhantomSpec) throws -> PhantomSpec {
         do {
-            try PhantomGenerator.validate(result)
+            try PhantomGenerator.validate(spec)
         } catch {
             throw ValidationError(error.description)
         }
-        return result
+        return spec
     }
 
     private func checkScenarioRanges() throws {

@@ -114,10 +114,11 @@ public enum PhantomWriter {
         // LOG = logarithmic (PS3.3 C.8.7.1.1.9).
         add(0x0028, 0x1040, "CS", spec.intensityEncoding == .linear ? "LIN" : "LOG")
         add(0x0028, 0x1041, "SS", spec.photometric == .monochrome2 ? "1" : "-1")
-        // Display window over the whole stored range.
-        let maxValue = Double(rendering.maxStoredValue)
-        add(0x0028, 0x1050, "DS", ds((maxValue + 1) / 2))
-        add(0x0028, 0x1051, "DS", ds(maxValue + 1))
+        // VOI window (PS3.3 C.11.2.1.2) spanning the 0.5 ... 99.5 percentiles of the most
+        // opacified frame, as an acquisition system would set it for display.
+        let window = displayWindow(rendering)
+        add(0x0028, 0x1050, "DS", ds(window.centre))
+        add(0x0028, 0x1051, "DS", ds(window.width))
         // Cine (PS3.3 C.7.6.5): Frame Time; the writer adds Frame Increment Pointer -> Frame Time.
         if spec.frames > 1 {
             add(0x0018, 0x1063, "DS", ds(spec.frameTimeMs))
@@ -137,6 +138,16 @@ public enum PhantomWriter {
         if let v = tags.distanceSourceToDetector { add(0x0018, 0x1110, "DS", v) }
         if let v = tags.distanceSourceToPatient { add(0x0018, 0x1111, "DS", v) }
         return list
+    }
+
+    static func displayWindow(_ rendering: PhantomRendering) -> (centre: Double, width: Double) {
+        let frameIndex = min(max(rendering.truth.mostOpacifiedFrame, 0), rendering.storedFrames.count - 1)
+        let sorted = rendering.storedFrames[frameIndex].sorted()
+        guard !sorted.isEmpty else { return (Double(rendering.maxStoredValue + 1) / 2, Double(rendering.maxStoredValue + 1)) }
+        let low = Double(sorted[min(sorted.count - 1, sorted.count / 200)])
+        let high = Double(sorted[max(0, sorted.count - 1 - sorted.count / 200)])
+        let width = max(2, (high - low).rounded() + 1)
+        return (((low + high) / 2).rounded(), width)
     }
 
     static func seriesDescription(_ spec: PhantomSpec) -> String {
