@@ -31,13 +31,22 @@ public enum BackgroundFlattening {
         flatten(image, radius: radius, threads: nil)
     }
 
-    public static func flatten(_ image: GrayImage, radius: Double, threads: Int?) -> GrayImage {
+    /// `field`: optional exposed-field mask (`ExposureField.detect`); pixels outside it do not
+    /// take part in the background and contrast estimates and come out as 0 (background), so
+    /// the shutter edge does not look like a vessel.
+    public static func flatten(_ image: GrayImage, radius: Double, threads: Int?, field: BinaryMask? = nil) -> GrayImage {
         guard !image.isEmpty else { return image }
         let safeRadius = radius.isFinite ? max(2, radius) : 30
         let factor = max(1, Int(safeRadius / 4))
+        let inField: (Int) -> Bool = { index in
+            guard let field, field.width == image.width, field.height == image.height else { return true }
+            return field.bits[index] != 0
+        }
         let cleaned = image.mapped { $0.isFinite ? $0 : 0 }
         let small = cleaned.downsampled(by: factor)
-        let validSmall = image.mapped { $0.isFinite ? 1 : 0 }.downsampled(by: factor).pixels.map { $0 > 0.999 }
+        var validity = GrayImage(width: image.width, height: image.height)
+        for i in validity.pixels.indices { validity.pixels[i] = (image.pixels[i].isFinite && inField(i)) ? 1 : 0 }
+        let validSmall = validity.downsampled(by: factor).pixels.map { $0 > 0.999 }
         let sigmaSmall = safeRadius / Double(factor)
         let values = small.pixels.map { Double($0) }
 
@@ -62,9 +71,13 @@ public enum BackgroundFlattening {
         let strideSample = Swift.max(1, residual.count / 262_144)
         var sample = [Double]()
         var index = 0
-        while index < residual.count { sample.append(Double(residual[index])); index += strideSample }
+        while index < residual.count {
+            if residual[index].isFinite && inField(index) { sample.append(Double(residual[index])) }
+            index += strideSample
+        }
         let fullSpread = Swift.max(robustSigma(sample, weights: sample.map { _ in 1 }), 1e-12)
         let limit = Float(2.5 * fullSpread)
+        for i in residual.indices where !inField(i) { residual[i] = .infinity } // excluded below
         var blockSums = [Double](repeating: 0, count: small.count), blockCounts = [Double](repeating: 0, count: small.count)
         for y in 0..<image.height {
             let blockRow = (y / factor) * small.width
@@ -84,7 +97,7 @@ public enum BackgroundFlattening {
         let fullContrast = GrayImage(width: small.width, height: small.height, pixels: contrast.map { Float($0) })
             .resampledBilinear(width: image.width, height: image.height)
         var out = [Float](repeating: 0, count: image.count)
-        for i in out.indices { out[i] = residual[i] / fullContrast.pixels[i] }
+        for i in out.indices { out[i] = residual[i].isFinite ? residual[i] / fullContrast.pixels[i] : 0 }
         return GrayImage(width: image.width, height: image.height, pixels: out)
     }
 

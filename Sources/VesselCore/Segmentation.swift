@@ -26,11 +26,20 @@ public struct SegmentationParameters: Sendable, Equatable {
     public var smoothBoundary: Bool
     /// Worker threads (nil: all active cores); the result does not depend on it.
     public var threads: Int?
+    /// Ridge test (rejects step edges that the Hessian reports as vessels on their dark side):
+    /// a detected pixel must be darker than both sides in some direction by this many robust
+    /// noise sigmas (seeds by twice as many). See `segment`.
+    public var minimumRidgeContrast: Double
+    /// Exclude collimator shutters (`ExposureField`).
+    public var detectExposureField: Bool
 
     public init(vesselness: VesselnessParameters = .init(), flatteningRadius: Double? = 40,
-                highSigmas: Double = 12, lowSigmas: Double = 4, highFloor: Double = 0.15,
-                lowFloor: Double = 0.05, edgeFraction: Double = 0.22, minimumComponentArea: Int = 60,
-                maximumHoleArea: Int = 400, smoothBoundary: Bool = true, threads: Int? = nil) {
+                highSigmas: Double = 12, lowSigmas: Double = 4, highFloor: Double = 0.08,
+                lowFloor: Double = 0.03, edgeFraction: Double = 0.22, minimumComponentArea: Int = 60,
+                maximumHoleArea: Int = 400, smoothBoundary: Bool = true, threads: Int? = nil,
+                minimumRidgeContrast: Double = 1.5, detectExposureField: Bool = true) {
+        self.minimumRidgeContrast = minimumRidgeContrast
+        self.detectExposureField = detectExposureField
         self.vesselness = vesselness
         self.flatteningRadius = flatteningRadius
         self.highSigmas = highSigmas
@@ -69,13 +78,18 @@ public enum VesselSegmentation {
     /// Steps:
     /// 1. background flattening (`BackgroundFlattening.flatten`, radius `flatteningRadius`);
     /// 2. Frangi vesselness on the flattened frame;
+    /// 0. collimator shutters are found (`ExposureField`) and excluded;
     /// 3. detection by hysteresis: seeds V >= high, grown through 8-connected V >= low, with
     ///    high = max(highFloor, median(V) + highSigmas x 1.4826 MAD(V)) and
-    ///    low = max(lowFloor, median(V) + lowSigmas x 1.4826 MAD(V)), low <= high;
+    ///    low = max(lowFloor, median(V) + lowSigmas x 1.4826 MAD(V)), low <= high; only ridge
+    ///    pixels take part (`ridgeContrast` >= minimumRidgeContrast x robust noise of the
+    ///    darkness; seeds >= twice that), which drops the false "vessels" Frangi reports along
+    ///    step edges (shutters, wedge filters, heart and diaphragm borders);
     ///    detected components under `minimumComponentArea` px are dropped;
-    /// 4. lumen boundary: within 2 x (largest scale) px of a detection, pixels whose darkness is
-    ///    >= `edgeFraction` x the local core darkness (max darkness of detected pixels within
-    ///    1.5 x largest scale) and positive; only lumen components touching a detection are kept;
+    /// 4. lumen boundary: within 2 x (largest scale) px of a detection, pixels whose darkness
+    ///    relative to the local surrounding background is >= `edgeFraction` x the local core
+    ///    darkness (max relative darkness of detected pixels within 1.5 x largest scale) and
+    ///    positive; only lumen components touching a detection are kept;
     /// 5. holes up to `maximumHoleArea` px filled, one 3x3 majority pass, small components removed.
     /// Both contrast-filled vessels and the catheter are dark tubes and are kept.
     public static func segment(_ image: GrayImage, parameters: SegmentationParameters = .init()) -> SegmentationResult {
@@ -86,33 +100,64 @@ public enum VesselSegmentation {
                                       vesselness: VesselnessResult(response: empty, bestScale: empty, gamma: 1),
                                       flattened: image)
         }
-        let flattened = parameters.flatteningRadius.map {
-            BackgroundFlattening.flatten(image, radius: $0, threads: parameters.threads)
+        let field = parameters.detectExposureField ? ExposureField.detect(image) : nil
+        var flattened = parameters.flatteningRadius.map {
+            BackgroundFlattening.flatten(image, radius: $0, threads: parameters.threads, field: field)
         } ?? image.mapped { $0.isFinite ? $0 : 0 }
+        if parameters.flatteningRadius == nil, let field, field.count < field.bits.count {
+            // Without flattening, fill the shutters with the field's median so their edge vanishes.
+            let inside = flattened.pixels.indices.filter { field.bits[$0] != 0 }.map { flattened.pixels[$0] }.sorted()
+            let fill = inside.isEmpty ? 0 : inside[inside.count / 2]
+            for i in flattened.pixels.indices where field.bits[i] == 0 { flattened.pixels[i] = fill }
+        }
         let vesselness = Vesselness.frangi(flattened, parameters: parameters.vesselness, threads: parameters.threads)
-        let response = vesselness.response.pixels
+        var response = vesselness.response.pixels
+        if let field { for i in response.indices where field.bits[i] == 0 { response[i] = 0 } }
 
-        // 3. Hysteresis on robust statistics of the response.
+        // 3. Hysteresis on robust statistics of the response, restricted to ridge pixels.
+        let sign: Float = parameters.vesselness.polarity == .darkOnBright ? -1 : 1
+        let darkness = flattened.pixels.map { $0 * sign }
         let (median, spread) = robustStatistics(response)
         let high = max(parameters.highFloor, median + parameters.highSigmas * spread)
         let low = min(high, max(parameters.lowFloor, median + parameters.lowSigmas * spread))
-        var detection = hysteresis(response, width: width, height: height, low: Float(low), high: Float(high))
+        let ridge = ridgeContrast(darkness: GrayImage(width: width, height: height, pixels: darkness),
+                                  bestScale: vesselness.bestScale, where: { response[$0] >= Float(low) },
+                                  threads: parameters.threads)
+        let noise = Float(max(robustStatistics(darkness).sigma, 1e-12))
+        let ridgeLimit = Float(parameters.minimumRidgeContrast) * noise
+        var gated = response
+        for i in gated.indices where gated[i] >= Float(low) {
+            if ridge[i] < ridgeLimit { gated[i] = 0 } else if ridge[i] < 2 * ridgeLimit { gated[i] = min(gated[i], Float(high) * 0.999) }
+        }
+        var detection = hysteresis(gated, width: width, height: height, low: Float(low), high: Float(high))
         detection = Morphology.removeSmallComponents(detection, minimumArea: parameters.minimumComponentArea)
 
         // 4. Lumen boundary from the flattened grey levels.
+        //    Darkness is taken relative to the local background around the vessels: the
+        //    normalised convolution (Gaussian, sigma = 2 x largest scale) of the darkness over
+        //    pixels that are neither detected nor within 2 px of a detection, nor shutters.
         let largestScale = parameters.vesselness.scales.filter { $0.isFinite && $0 > 0 }.max() ?? 3
-        let sign: Float = parameters.vesselness.polarity == .darkOnBright ? -1 : 1
-        let darkness = flattened.pixels.map { $0 * sign }
+        let surroundWeights = Morphology.disc(detection, radius: 2, grow: true).bits.enumerated().map { index, bit in
+            Float(bit == 0 && (field?.bits[index] ?? 1) != 0 ? 1 : 0)
+        }
+        let surroundSigma = 2 * largestScale
+        let weightedSum = GaussianBlur.blur(GrayImage(width: width, height: height,
+                                                      pixels: zip(darkness, surroundWeights).map { $0 * $1 }),
+                                            sigma: surroundSigma, threads: parameters.threads)
+        let weightSum = GaussianBlur.blur(GrayImage(width: width, height: height, pixels: surroundWeights),
+                                          sigma: surroundSigma, threads: parameters.threads)
+        var relative = darkness
+        for i in relative.indices where weightSum.pixels[i] > 0.05 { relative[i] -= weightedSum.pixels[i] / weightSum.pixels[i] }
         var detectedDarkness = GrayImage(width: width, height: height, fill: 0)
-        for i in darkness.indices where detection.bits[i] != 0 { detectedDarkness.pixels[i] = max(0, darkness[i]) }
+        for i in relative.indices where detection.bits[i] != 0 { detectedDarkness.pixels[i] = max(0, relative[i]) }
         let core = Morphology.squareExtremum(detectedDarkness, radius: Int((1.5 * largestScale).rounded(.up)),
                                              isMaximum: true)
         let neighbourhood = Morphology.disc(detection, radius: 2 * largestScale, grow: true)
         var lumen = BinaryMask(width: width, height: height)
         let fraction = Float(parameters.edgeFraction)
-        for i in darkness.indices where neighbourhood.bits[i] != 0 {
+        for i in darkness.indices where neighbourhood.bits[i] != 0 && (field?.bits[i] ?? 1) != 0 {
             let depth = core.pixels[i]
-            if depth > 0 && darkness[i] > 0 && darkness[i] >= fraction * depth { lumen.bits[i] = 1 }
+            if depth > 0 && relative[i] > 0 && relative[i] >= fraction * depth { lumen.bits[i] = 1 }
         }
         lumen = keepComponentsTouching(lumen, seeds: detection)
 
@@ -121,6 +166,37 @@ public enum VesselSegmentation {
         if parameters.smoothBoundary { lumen = majority3x3(lumen) }
         lumen = Morphology.removeSmallComponents(lumen, minimumArea: parameters.minimumComponentArea)
         return SegmentationResult(mask: lumen, vesselness: vesselness, flattened: flattened, thresholds: (low, high))
+    }
+
+    /// Ridge contrast: max over the four directions u in {0, 45, 90, 135 degrees} of
+    /// D(p) - max(D(p + d u), D(p - d u)) on the lightly smoothed darkness D (Gaussian sigma 1),
+    /// with d = 2 x bestScale(p) + 1 px (beyond the wall of a tube of radius ~1.2 sigma). A
+    /// vessel is darker than both sides across it (contrast ~ its depth); the dark side of a
+    /// step edge is not (contrast <= 0). Computed only where `where` holds, else 0; a side
+    /// outside the image does not count.
+    static func ridgeContrast(darkness: GrayImage, bestScale: GrayImage, where include: (Int) -> Bool,
+                              threads: Int?) -> [Float] {
+        let width = darkness.width, height = darkness.height
+        let smooth = GaussianBlur.blur(darkness, sigma: 1, threads: threads)
+        var out = [Float](repeating: 0, count: width * height)
+        let directions: [(Double, Double)] = [(1, 0), (0, 1), (0.7071, 0.7071), (0.7071, -0.7071)]
+        for y in 0..<height {
+            for x in 0..<width {
+                let p = y * width + x
+                guard include(p) else { continue }
+                let d = min(30, 2 * Double(bestScale.pixels[p]) + 1)
+                var best = -Float.infinity
+                for (ux, uy) in directions {
+                    let ax = x + Int((d * ux).rounded()), ay = y + Int((d * uy).rounded())
+                    let bx = x - Int((d * ux).rounded()), by = y - Int((d * uy).rounded())
+                    guard ax >= 0, ax < width, ay >= 0, ay < height, bx >= 0, bx < width, by >= 0, by < height else { continue }
+                    let sides = max(smooth.pixels[ay * width + ax], smooth.pixels[by * width + bx])
+                    best = max(best, smooth.pixels[p] - sides)
+                }
+                out[p] = best.isFinite ? best : 0
+            }
+        }
+        return out
     }
 
     /// Median and 1.4826 x median absolute deviation.
