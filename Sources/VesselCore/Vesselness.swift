@@ -133,39 +133,78 @@ public enum Vesselness {
         // 1. Scale space: one separable Gaussian per scale. Derivatives ignore a constant, so
         //    the centre pixel's value is subtracted first: large baselines (e.g. 16-bit data
         //    around 30000) then cost no Float precision, and I + b gives nearly the same bits.
-        let baseline = image.pixels[pixelCount / 2].isFinite ? image.pixels[pixelCount / 2] : 0
         //    Cascade (semigroup property of the Gaussian): level k is level k-1 smoothed by
         //    sqrt(sigma_k^2 - sigma_(k-1)^2), so the large scales cost fewer taps (1,2,3,4:
         //    31 instead of 40 taps per pass). Each incremental kernel is truncated at 4 sigma.
-        image.pixels.withUnsafeBufferPointer { source in
-            for (index, sigma) in scales.enumerated() {
-                let previous = index == 0 ? 0 : scales[index - 1]
-                let input = index == 0 ? source.baseAddress! : UnsafePointer(smoothed.baseAddress! + (index - 1) * pixelCount)
-                GaussianBlur.separableBlur(source: input, temporary: temporary.baseAddress!,
-                                           destination: smoothed.baseAddress! + index * pixelCount,
-                                           width: width, height: height,
-                                           kernel: GaussianBlur.kernel(sigma: (sigma * sigma - previous * previous).squareRoot()),
-                                           threads: threadCount, offset: index == 0 ? baseline : 0)
-            }
-        }
-        // Per-scale factor: polarity sign times sigma^(2 gamma_n). Dark vessels are handled as
-        // lambda2 > 0; bright ones by flipping the sign of H.
+        // 2. Automatic c: half the maximum Frobenius norm over all scales. The squared norm of
+        //    row y - 1 is taken as soon as the vertical pass has written row y (still in
+        //    cache); the first and last row of each band, whose neighbours belong to another
+        //    band, are done after the pass. Max is exact, so the band split cannot change it.
+        let baseline = image.pixels[pixelCount / 2].isFinite ? image.pixels[pixelCount / 2] : 0
         let sign: Float = parameters.polarity == .darkOnBright ? 1 : -1
         let factors = scales.map { sign * Float(pow($0, 2 * parameters.scaleNormalizationExponent)) }
         let sigmas = scales.map { Float($0) }
+        let automaticGamma = !(parameters.gamma.map { $0.isFinite && $0 > 0 } ?? false)
+        var maximumSquaredNorm: Float = 0
+        nonisolated(unsafe) let tmp = temporary.baseAddress!
+        image.pixels.withUnsafeBufferPointer { source in
+            for (index, sigma) in scales.enumerated() {
+                let previous = index == 0 ? 0 : scales[index - 1]
+                nonisolated(unsafe) let input = index == 0 ? source.baseAddress!
+                    : UnsafePointer(smoothed.baseAddress! + (index - 1) * pixelCount)
+                nonisolated(unsafe) let level = smoothed.baseAddress! + index * pixelCount
+                let kernel = GaussianBlur.kernel(sigma: (sigma * sigma - previous * previous).squareRoot())
+                let offset: Float = index == 0 ? baseline : 0
+                let factor = factors[index]
+                guard kernel.radius > 0 else {
+                    GaussianBlur.separableBlur(source: input, temporary: tmp, destination: level, width: width,
+                                               height: height, kernel: kernel, threads: threadCount, offset: offset)
+                    if automaticGamma {
+                        maximumSquaredNorm = max(maximumSquaredNorm, HessianRows.maximumSquaredNorm(
+                            level: level, factor: factor, width: width, height: height, rows: 0..<height))
+                    }
+                    continue
+                }
+                RowBands.forEachBand(rows: height, threads: threadCount) { rows in
+                    GaussianBlur.horizontalPass(source: input, destination: tmp, width: width, rows: rows,
+                                                kernel: kernel, offset: offset)
+                }
+                let bandMaxima = RowBands.mapBands(rows: height, threads: threadCount) { rows -> Float in
+                    guard automaticGamma else {
+                        GaussianBlur.verticalPass(source: tmp, destination: level, width: width, height: height,
+                                                  rows: rows, kernel: kernel)
+                        return 0
+                    }
+                    let scratch = HessianRows.Scratch(width: width)
+                    defer { scratch.free() }
+                    var best: Float = 0
+                    GaussianBlur.verticalPass(source: tmp, destination: level, width: width, height: height,
+                                              rows: rows, kernel: kernel) { y in
+                        let row = y - 1
+                        guard row > rows.lowerBound else { return }
+                        best = max(best, HessianRows.squaredNormRowMaximum(level: level, factor: factor, width: width,
+                                                                           height: height, y: row, scratch: scratch))
+                    }
+                    return best
+                }
+                if automaticGamma {
+                    maximumSquaredNorm = max(maximumSquaredNorm, bandMaxima.max() ?? 0)
+                    let edges = RowBands.bands(rows: height, threads: threadCount).flatMap { [$0.lowerBound, $0.upperBound - 1] }
+                    let scratch = HessianRows.Scratch(width: width)
+                    for row in Set(edges).sorted() {
+                        maximumSquaredNorm = max(maximumSquaredNorm, HessianRows.squaredNormRowMaximum(
+                            level: level, factor: factor, width: width, height: height, y: row, scratch: scratch))
+                    }
+                    scratch.free()
+                }
+            }
+        }
         nonisolated(unsafe) let levels = UnsafePointer(smoothed.baseAddress!)
-
-        // 2. Automatic c: half the maximum Frobenius norm over all scales (reduction of band
-        //    maxima in band order; max is exact, so any order gives the same bits).
         let c: Double
         if let given = parameters.gamma, given.isFinite, given > 0 {
             c = given
         } else {
-            let maxima = RowBands.mapBands(rows: height, threads: threadCount) { rows in
-                HessianRows.maximumSquaredNorm(levels: levels, scaleCount: scales.count, factors: factors,
-                                               width: width, height: height, rows: rows)
-            }
-            let maxNorm = Double(maxima.max() ?? 0).squareRoot() / 2
+            let maxNorm = Double(maximumSquaredNorm).squareRoot() / 2
             c = maxNorm > 0 && maxNorm.isFinite ? maxNorm : 1
         }
 
@@ -246,28 +285,34 @@ enum HessianRows {
         while x < width { scalar(x); x += 1 }
     }
 
-    /// Largest squared Frobenius norm Ixx^2 + 2 Ixy^2 + Iyy^2 over rows `rows` and all scales.
-    static func maximumSquaredNorm(levels: UnsafePointer<Float>, scaleCount: Int, factors: [Float],
-                                   width: Int, height: Int, rows: Range<Int>) -> Float {
-        let scratch = Scratch(width: width)
-        defer { scratch.free() }
+    /// Largest squared Frobenius norm Ixx^2 + 2 Ixy^2 + Iyy^2 of row `y` of one level.
+    static func squaredNormRowMaximum(level: UnsafePointer<Float>, factor: Float, width: Int, height: Int,
+                                      y: Int, scratch: Scratch) -> Float {
+        hessianRow(level: level, width: width, height: height, y: y, factor: factor, scratch: scratch)
         var best = SIMD8<Float>(repeating: 0)
-        for s in 0..<scaleCount {
-            let level = levels + s * width * height
-            for y in rows {
-                hessianRow(level: level, width: width, height: height, y: y, factor: factors[s], scratch: scratch)
-                var x = 0
-                while x < scratch.paddedWidth {
-                    let a = UnsafeRawPointer(scratch.xx + x).loadUnaligned(as: SIMD8<Float>.self)
-                    let b = UnsafeRawPointer(scratch.xy + x).loadUnaligned(as: SIMD8<Float>.self)
-                    let c = UnsafeRawPointer(scratch.yy + x).loadUnaligned(as: SIMD8<Float>.self)
-                    let norm = a * a + 2 * b * b + c * c
-                    best = best.replacing(with: norm, where: norm .> best)
-                    x += 8
-                }
-            }
+        var x = 0
+        while x < scratch.paddedWidth {
+            let a = UnsafeRawPointer(scratch.xx + x).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(scratch.xy + x).loadUnaligned(as: SIMD8<Float>.self)
+            let c = UnsafeRawPointer(scratch.yy + x).loadUnaligned(as: SIMD8<Float>.self)
+            let norm = a * a + 2 * b * b + c * c
+            best = best.replacing(with: norm, where: norm .> best)
+            x += 8
         }
         return best.max()
+    }
+
+    /// Largest squared Frobenius norm over rows `rows` of one level.
+    static func maximumSquaredNorm(level: UnsafePointer<Float>, factor: Float, width: Int, height: Int,
+                                   rows: Range<Int>) -> Float {
+        let scratch = Scratch(width: width)
+        defer { scratch.free() }
+        var best: Float = 0
+        for y in rows {
+            best = max(best, squaredNormRowMaximum(level: level, factor: factor, width: width, height: height,
+                                                   y: y, scratch: scratch))
+        }
+        return best
     }
 
     /// V per scale and max over scales for rows `rows` (see `Vesselness` for the formulas).
