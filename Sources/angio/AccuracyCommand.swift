@@ -29,9 +29,10 @@ struct AccuracyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-accuracy-\(getpid())")
+        let keep = ProcessInfo.processInfo.environment["ANGIO_ACCURACY_KEEP"] != nil
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(keep ? "angio-accuracy-kept" : "angio-accuracy-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        defer { if !keep { try? FileManager.default.removeItem(at: work) } }
         let study = AccuracyStudy(count: count, seed: seed, size: size, threads: threads)
         let cases = study.run(workDirectory: work.path)
         let summary = AccuracyStudy.summarize(cases)

@@ -92,7 +92,9 @@ public struct AccuracyStudy: Sendable {
         case .normal: if !spec.vessels.isEmpty { spec.vessels[0].stenosis = nil }
         }
         let path = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-\(variant.rawValue).dcm")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        // ANGIO_ACCURACY_KEEP=1 keeps the phantom files for inspection.
+        let keep = ProcessInfo.processInfo.environment["ANGIO_ACCURACY_KEEP"] != nil
+        defer { if !keep { try? FileManager.default.removeItem(atPath: path) } }
         let rendering: PhantomRendering
         do {
             rendering = try PhantomGenerator.render(spec, threads: 1)
@@ -134,7 +136,7 @@ public struct AccuracyStudy: Sendable {
             post.noiseSeed = caseSeed &+ 0x5EED
             post.seriesNumber = 2
             let postPath = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-post.dcm")
-            defer { try? FileManager.default.removeItem(atPath: postPath) }
+            defer { if !keep { try? FileManager.default.removeItem(atPath: postPath) } }
             if let postRendering = try? PhantomGenerator.render(post, threads: 1),
                (try? PhantomWriter.write(postRendering, to: postPath)) != nil,
                let postStenosis = postRendering.truth.vessels.first?.stenosis {

@@ -252,7 +252,10 @@ public enum SingleFileAnalysis {
         let graph = Centerlines.extract(from: segmentation.mask)
         let vesselnessSeconds = clock.lap()
 
-        let analyzer = VesselAnalyzer(image: image, threads: options.threads)
+        // Background transmission divided out (bone edges, diaphragm, texture), see
+        // BackgroundNormalization; the displayed frame stays the original.
+        let normalized = BackgroundNormalization.normalize(image, vesselMask: segmentation.mask, threads: options.threads)
+        let analyzer = VesselAnalyzer(image: normalized, threads: options.threads)
         let parameters = analyzer.parameters
         var paths: [VesselPath] = []
         for segment in graph.segments where segment.length >= minimumSegmentLength {

@@ -1,0 +1,185 @@
+import XCTest
+import AngioDICOM
+import AngioPhantom
+import QCA
+import VesselCore
+@testable import AngioPipeline
+
+/// Single-file analysis through the DICOM round trip: option parsing, record schema,
+/// determinism, calibration sources and accuracy on phantom variants.
+final class AnalysisTests: XCTestCase {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    var work: URL!
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-analysis-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: work)
+    }
+
+    func validator(_ name: String) throws -> AnalysisSchemaValidator {
+        try AnalysisSchemaValidator(schemaURL: Self.packageRoot.appendingPathComponent("docs/\(name)"))
+    }
+
+    /// Writes a phantom scenario as DICOM and returns its path and truth.
+    func writePhantom(seed: UInt64, configure: (inout PhantomScenario) -> Void = { _ in },
+                      adjust: (inout PhantomSpec) -> Void = { _ in }) throws -> (path: String, truth: PhantomTruth) {
+        var scenario = PhantomScenario()
+        scenario.size = 320
+        scenario.diameterMm = 3.0
+        scenario.stenosisPercent = 60
+        scenario.lesionPosition = 0.5
+        scenario.branches = 1
+        scenario.catheterFrench = nil
+        configure(&scenario)
+        var spec = PhantomGenerator.spec(seed: seed, scenario: scenario)
+        adjust(&spec)
+        let rendering = try PhantomGenerator.render(spec, threads: 1)
+        let path = work.appendingPathComponent("phantom-\(seed)-\(UUID().uuidString.prefix(6)).dcm").path
+        try PhantomWriter.write(rendering, to: path)
+        return (path, rendering.truth)
+    }
+
+    // MARK: option parsing
+
+    func testSegmentParsing() throws {
+        let segment = try SegmentSpec.parse("10,20.5, 30,40")
+        XCTAssertEqual(segment.start, Point2D(x: 10, y: 20.5))
+        XCTAssertEqual(segment.end, Point2D(x: 30, y: 40))
+        XCTAssertEqual(segment.description, "10,20.5,30,40")
+        for bad in ["", "1,2,3", "1,2,3,4,5", "a,2,3,4", "1,2,-3,4", "5,5,5,5", "1,2,3,inf"] {
+            XCTAssertThrowsError(try SegmentSpec.parse(bad), bad) { error in
+                guard let error = error as? AnalysisOptionError else { return XCTFail("wrong error type") }
+                XCTAssertEqual(error.option, "--segment")
+                XCTAssertFalse(error.message.isEmpty)
+            }
+        }
+    }
+
+    func testCatheterParsing() throws {
+        let catheter = try CatheterSpec.parse("100,40,160,52:6")
+        XCTAssertEqual(catheter.frenchSize, 6)
+        XCTAssertEqual(catheter.start, Point2D(x: 100, y: 40))
+        XCTAssertEqual(catheter.description, "100,40,160,52:6")
+        XCTAssertThrowsError(try CatheterSpec.parse("100,40,160,52")) { error in
+            XCTAssertTrue("\(error)".contains("X0,Y0,X1,Y1:F"), "\(error)")
+        }
+        XCTAssertThrowsError(try CatheterSpec.parse("100,40,160,52:six")) { error in
+            XCTAssertTrue("\(error)".contains("six"), "\(error)")
+        }
+        XCTAssertThrowsError(try CatheterSpec.parse("100,40,160,52:40")) { error in
+            XCTAssertTrue("\(error)".contains("outside"), "\(error)")
+        }
+    }
+
+    // MARK: records
+
+    func testRecordOnPhantomMatchesSchemaTruthAndIsDeterministic() throws {
+        let phantom = try writePhantom(seed: 11)
+        let one = SingleFileAnalysis.analyze(path: phantom.path, options: AnalysisOptions(threads: 1))
+        let two = SingleFileAnalysis.analyze(path: phantom.path, options: AnalysisOptions(threads: 2))
+        XCTAssertEqual(one.record.status, "ok", "\(String(describing: one.record.error))")
+        XCTAssertEqual(one.record.jsonData(), two.record.jsonData(), "JSON must not depend on the thread count")
+        let errors = try validator("analysis.schema.json").validate(one.record.jsonData())
+        XCTAssertEqual(errors, [], errors.joined(separator: "\n"))
+
+        let record = one.record
+        XCTAssertEqual(record.source.path, phantom.path)
+        XCTAssertEqual(record.calibration?.source, "imagerPixelSpacingMagnification")
+        XCTAssertEqual(try XCTUnwrap(record.calibration?.mmPerPixel), 0.16, accuracy: 1e-6)
+        let stenosis = try XCTUnwrap(phantom.truth.vessels.first?.stenosis)
+        let top = try XCTUnwrap(record.lesions.first)
+        XCTAssertEqual(top.rank, 1)
+        XCTAssertEqual(top.percentDiameterStenosis, stenosis.percentDiameterStenosis, accuracy: 6)
+        XCTAssertEqual(try XCTUnwrap(top.minimalLumenDiameter.mm), stenosis.mldMm, accuracy: 0.15)
+        let distance = hypot(top.location.x - stenosis.location.x, top.location.y - stenosis.location.y) * 0.16
+        XCTAssertLessThan(distance, 2, "rank-1 lesion within 2 mm of the true MLD")
+        XCTAssertGreaterThan(try XCTUnwrap(top.uncertainty.minimalLumenDiameter.mm), 0)
+        XCTAssertNil(record.patient, "no PHI unless asked")
+        let visual = try XCTUnwrap(one.visual)
+        XCTAssertFalse(visual.measurements.isEmpty)
+        XCTAssertEqual(visual.lesions.count, record.lesions.count)
+    }
+
+    func testErrorRecordForNonDICOMFile() throws {
+        let path = work.appendingPathComponent("notes.dcm").path
+        try Data("not a dicom file at all".utf8).write(to: URL(fileURLWithPath: path))
+        let outcome = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions())
+        XCTAssertEqual(outcome.record.status, "error")
+        XCTAssertNil(outcome.visual)
+        XCTAssertEqual(outcome.record.error?.code, DICOMError.Code.notDICOM.rawValue)
+        XCTAssertTrue(outcome.record.error?.message.contains("notes.dcm") ?? false)
+        XCTAssertEqual(try validator("analysis.schema.json").validate(outcome.record.jsonData()), [])
+
+        let missing = SingleFileAnalysis.analyze(path: work.appendingPathComponent("absent.dcm").path, options: AnalysisOptions())
+        XCTAssertEqual(missing.record.error?.code, DICOMError.Code.ioError.rawValue)
+    }
+
+    func testFrameOutOfRangeAndSegmentOutsideImageAreErrors() throws {
+        let phantom = try writePhantom(seed: 12)
+        let frame = SingleFileAnalysis.analyze(path: phantom.path, options: AnalysisOptions(frameIndex: 3))
+        XCTAssertEqual(frame.record.error?.code, "frameOutOfRange")
+        var options = AnalysisOptions()
+        options.segment = (Point2D(x: 5, y: 5), Point2D(x: 900, y: 10))
+        let outside = SingleFileAnalysis.analyze(path: phantom.path, options: options)
+        XCTAssertEqual(outside.record.error?.code, "invalidOptions")
+        XCTAssertTrue(outside.record.error?.message.contains("outside") ?? false)
+    }
+
+    func testUncalibratedFileGivesNullMillimetresAndOverrideCalibrates() throws {
+        let phantom = try writePhantom(seed: 13) { $0.calibration = .none }
+        let record = SingleFileAnalysis.analyze(path: phantom.path, options: AnalysisOptions()).record
+        XCTAssertEqual(record.status, "ok")
+        XCTAssertEqual(record.calibration?.source, "none")
+        XCTAssertNil(record.calibration?.mmPerPixel)
+        let top = try XCTUnwrap(record.lesions.first)
+        XCTAssertNil(top.minimalLumenDiameter.mm)
+        XCTAssertNil(top.referenceDiameter.mm)
+        XCTAssertGreaterThan(top.minimalLumenDiameter.px, 0)
+        XCTAssertEqual(try validator("analysis.schema.json").validate(record.jsonData()), [])
+
+        let overridden = SingleFileAnalysis.analyze(path: phantom.path, options: AnalysisOptions(mmPerPixelOverride: 0.2)).record
+        XCTAssertEqual(overridden.calibration?.source, "user")
+        let mm = try XCTUnwrap(overridden.lesions.first?.minimalLumenDiameter.mm)
+        XCTAssertEqual(mm, (overridden.lesions.first?.minimalLumenDiameter.px ?? 0) * 0.2, accuracy: 1e-3)
+    }
+
+    func testSegmentModeMeasuresTheGivenVessel() throws {
+        let phantom = try writePhantom(seed: 14) { $0.stenosisPercent = 50 }
+        let main = try XCTUnwrap(phantom.truth.vessels.first)
+        let stenosis = try XCTUnwrap(main.stenosis)
+        let points = try XCTUnwrap(AccuracyStudy.segmentPoints(main, stenosis: stenosis, mmPerPixel: 0.16, width: 320, height: 320))
+        var options = AnalysisOptions()
+        options.segment = points
+        let record = SingleFileAnalysis.analyze(path: phantom.path, options: options).record
+        let top = try XCTUnwrap(record.lesions.first, "\(String(describing: record.error))")
+        XCTAssertEqual(record.options.segment, SegmentSpec(start: points.start, end: points.end).description)
+        XCTAssertEqual(top.percentDiameterStenosis, stenosis.percentDiameterStenosis, accuracy: 5)
+        XCTAssertEqual(try XCTUnwrap(top.minimalLumenDiameter.mm), stenosis.mldMm, accuracy: 0.12)
+    }
+
+    // MARK: accuracy on variants (DICOM round trip)
+
+    /// Two phantoms of each variant (reference, MONOCHROME1, 8-bit, JPEG-LS, normal, pre/post,
+    /// JPEG baseline): segment-mode MLD accuracy, normal vessels, acute gain.
+    func testAccuracyStudyOnVariants() throws {
+        let study = AccuracyStudy(count: 14, seed: 101, size: 320)
+        let cases = study.run(workDirectory: work.path)
+        let summary = AccuracyStudy.summarize(cases)
+        XCTAssertEqual(summary.failures, 0, cases.compactMap(\.error).joined(separator: "; "))
+        XCTAssertGreaterThanOrEqual(summary.mldCount, 6)
+        XCTAssertLessThanOrEqual(abs(summary.mldErrorMeanMm), 0.08, "MLD mean error \(summary.mldErrorMeanMm)")
+        XCTAssertLessThanOrEqual(summary.mldErrorSDMm, 0.12, "MLD SD \(summary.mldErrorSDMm)")
+        XCTAssertLessThanOrEqual(summary.percentDSMedianAbsError, 3)
+        for c in cases where c.variant == .prePostPair {
+            if let t = c.trueAcuteGainMm, let m = c.measuredAcuteGainMm { XCTAssertEqual(m, t, accuracy: 0.2, "seed \(c.seed)") }
+        }
+        for (name, error) in summary.mldErrorMeanByVariant {
+            XCTAssertLessThanOrEqual(abs(error), 0.15, "variant \(name)")
+        }
+    }
+}

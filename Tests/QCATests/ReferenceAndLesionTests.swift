@@ -1,0 +1,92 @@
+import XCTest
+import VesselCore
+@testable import QCA
+
+/// Reference diameter and lesion rules on synthetic diameter functions of known shape.
+final class ReferenceAndLesionTests: XCTestCase {
+    /// A straight measurement with the given diameter function (samples 0.5 px apart).
+    static func measurement(_ diameters: [Double], noise: Double = 0, seed: UInt64 = 1) -> VesselMeasurement {
+        var generator = SplitMix(seed: seed)
+        let values = diameters.map { $0 + noise * generator.gaussian() }
+        let count = values.count
+        let arc = (0..<count).map { Double($0) * 0.5 }
+        let points = arc.map { Point2D(x: 20 + $0, y: 50) }
+        let valid = [Bool](repeating: true, count: count)
+        let range = 0..<count
+        let reference = ReferenceDiameter.fit(arcLength: arc, diameter: values, valid: valid, range: range)
+        var m = VesselMeasurement(segmentId: 7, centerline: points, arcLength: arc,
+                                  normals: [Point2D](repeating: Point2D(x: 0, y: 1), count: count),
+                                  leftEdge: points, rightEdge: points, diameter: values, rawDiameter: values,
+                                  referenceDiameter: reference.values,
+                                  diameterUncertainty: [Double](repeating: max(noise, 0.05), count: count),
+                                  valid: valid, measurableRange: range, psfSigma: 1)
+        m.referenceUncertainty = reference.uncertainty
+        return m
+    }
+
+    /// Tapered vessel 16 -> 14 px over 200 px with a cosine lesion of given depth and length.
+    static func taperedWithLesion(depth: Double, lengthPx: Double, centre: Double = 100) -> [Double] {
+        (0..<400).map { i in
+            let s = Double(i) * 0.5
+            let reference = 16 - 2 * s / 200
+            let u = (s - centre) / lengthPx
+            let w = abs(u) < 0.5 ? (1 + cos(2 * Double.pi * u)) / 2 : 0
+            return reference * (1 - depth * w)
+        }
+    }
+
+    func testReferenceFitIgnoresTheLesion() {
+        let m = Self.measurement(Self.taperedWithLesion(depth: 0.6, lengthPx: 50))
+        for i in stride(from: 0, to: 400, by: 25) {
+            let truth = 16 - 2 * Double(i) * 0.5 / 200
+            XCTAssertEqual(m.referenceDiameter[i], truth, accuracy: 0.05, "sample \(i)")
+        }
+    }
+
+    func testReferenceFitWithLongLesionAndNoise() {
+        let m = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 90), noise: 0.3, seed: 3)
+        XCTAssertEqual(m.referenceDiameter[200], 15, accuracy: 0.3)
+    }
+
+    func testLesionLocationDepthAndLength() throws {
+        let m = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 60, centre: 120))
+        let lesions = LesionFinder.findLesions(in: [m])
+        XCTAssertEqual(lesions.count, 1)
+        let lesion = try XCTUnwrap(lesions.first)
+        XCTAssertEqual(lesion.rank, 1)
+        XCTAssertEqual(lesion.segmentId, 7)
+        XCTAssertEqual(lesion.mldArcLength, 120, accuracy: 0.6)
+        XCTAssertEqual(lesion.percentDiameterStenosis, 50, accuracy: 0.5)
+        XCTAssertEqual(lesion.percentAreaStenosis, 75, accuracy: 0.8)
+        XCTAssertEqual(lesion.referenceDiameter, 16 - 2 * 120.0 / 200, accuracy: 0.05)
+        // Boundaries where D recovers to 95 % of the reference: w = 0.1 -> |u| = acos(-0.6)/(2 pi).
+        let expected = 2 * acos(-0.6) / (2 * Double.pi) * 60
+        XCTAssertEqual(lesion.length, expected, accuracy: 1.0)
+        XCTAssertEqual(lesion.mldPosition.x, 20 + 120, accuracy: 0.6)
+    }
+
+    func testNormalNoisyVesselHasNoLesionAndMildOneIsNotReported() {
+        let normal = Self.measurement((0..<400).map { _ in 14.0 }, noise: 0.25, seed: 9)
+        XCTAssertEqual(LesionFinder.findLesions(in: [normal]).count, 0)
+        let mild = Self.measurement(Self.taperedWithLesion(depth: 0.12, lengthPx: 40))
+        XCTAssertEqual(LesionFinder.findLesions(in: [mild]).count, 0, "below the 20 % reporting floor")
+        // Segment mode still reports the narrowest point.
+        let segment = LesionFinder.segmentLesions(mild)
+        XCTAssertEqual(segment.first?.percentDiameterStenosis ?? 0, 12, accuracy: 0.5)
+    }
+
+    func testRankingByStenosisAcrossVessels() {
+        let a = Self.measurement(Self.taperedWithLesion(depth: 0.3, lengthPx: 40))
+        var b = Self.measurement(Self.taperedWithLesion(depth: 0.7, lengthPx: 40, centre: 60))
+        b.segmentId = 9
+        let lesions = LesionFinder.findLesions(in: [a, b], maxCount: 5)
+        XCTAssertEqual(lesions.map(\.segmentId), [9, 7])
+        XCTAssertEqual(lesions.map(\.rank), [1, 2])
+        XCTAssertEqual(LesionFinder.findLesions(in: [a, b], maxCount: 1).count, 1)
+    }
+
+    func testStepToThinnerVesselIsNotALesion() {
+        let step = (0..<400).map { i in i < 200 ? 16.0 : 9.0 }
+        XCTAssertEqual(LesionFinder.findLesions(in: [Self.measurement(step)]).count, 0)
+    }
+}
