@@ -257,18 +257,6 @@ public enum SingleFileAnalysis {
         let normalized = BackgroundNormalization.normalize(image, vesselMask: segmentation.mask, threads: options.threads)
         let analyzer = VesselAnalyzer(image: normalized, threads: options.threads)
         let parameters = analyzer.parameters
-        var paths: [VesselPath] = []
-        for segment in graph.segments where segment.length >= minimumSegmentLength {
-            func kind(_ node: Int) -> PathEndKind {
-                graph.nodes.indices.contains(node) && graph.nodes[node].kind == .junction ? .junction : .endpoint
-            }
-            paths.append(VesselPath(id: segment.id, points: segment.points, startKind: kind(segment.startNode),
-                                    endKind: kind(segment.endNode)))
-        }
-
-        var measurements: [VesselMeasurement] = []
-        var lesions: [Lesion] = []
-        var estimate: ImagingEstimate
         var costImage: GrayImage?
         func cost() -> GrayImage {
             if let costImage { return costImage }
@@ -276,6 +264,11 @@ public enum SingleFileAnalysis {
             costImage = made
             return made
         }
+        let paths = VesselPathBuilder.paths(from: graph, cost: cost, minimumLength: minimumSegmentLength)
+
+        var measurements: [VesselMeasurement] = []
+        var lesions: [Lesion] = []
+        var estimate: ImagingEstimate
         func checkInside(_ point: Point2D, option: String) throws(AnalysisFailure) {
             guard point.x >= 0, point.y >= 0, point.x <= Double(image.width - 1), point.y <= Double(image.height - 1) else {
                 throw AnalysisFailure(code: "invalidOptions",

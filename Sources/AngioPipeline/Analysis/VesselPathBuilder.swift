@@ -1,0 +1,149 @@
+import Foundation
+import QCA
+import VesselCore
+
+/// Turns the centerline graph into vessel paths for automatic measurement.
+///
+/// Segments of the skeleton graph end at every bifurcation and crossing, and a tight
+/// stenosis can break the segmentation (the lumen nearly vanishes), so measuring raw segments
+/// would put lesions in the excluded end zones. Paths therefore:
+/// 1. continue straight through junctions: at each junction the incident segment ends are
+///    paired greedily by collinearity (angle between their outward directions > 140 degrees),
+///    so a vessel runs through its side branches and crossings;
+/// 2. bridge gaps: two free ends facing each other (within `maximumGap` px, directions
+///    within 35 degrees of the joining line) are joined by the minimal-cost path through the
+///    vesselness between them.
+/// Each segment belongs to exactly one path; unpaired ends keep their kind (junction or
+/// endpoint) for the end-zone exclusion.
+enum VesselPathBuilder {
+    static let maximumGap = 40.0
+    static let junctionPairingCosine = cos(140.0 * Double.pi / 180)
+    static let gapAlignmentCosine = cos(35.0 * Double.pi / 180)
+    /// Arc length (px) used to estimate the direction of a segment at its end.
+    static let directionReach = 10.0
+
+    struct End: Hashable { var segment: Int; var atStart: Bool }
+
+    static func paths(from graph: CenterlineGraph, cost: () -> GrayImage, minimumLength: Double) -> [VesselPath] {
+        let segments = graph.segments.filter { $0.points.count >= 2 }
+        guard !segments.isEmpty else { return [] }
+        var indexOfSegment: [Int: Int] = [:]
+        for (i, s) in segments.enumerated() { indexOfSegment[s.id] = i }
+
+        func position(_ end: End) -> Point2D {
+            let points = segments[end.segment].points
+            return end.atStart ? points[0] : points[points.count - 1]
+        }
+        /// Unit direction pointing out of the segment at this end.
+        func outward(_ end: End) -> Point2D {
+            let points = segments[end.segment].points
+            let ordered = end.atStart ? points : points.reversed()
+            let tip = ordered[0]
+            var inner = ordered[ordered.count - 1]
+            var travelled = 0.0
+            for k in 1..<ordered.count {
+                travelled += hypot(ordered[k].x - ordered[k - 1].x, ordered[k].y - ordered[k - 1].y)
+                if travelled >= directionReach { inner = ordered[k]; break }
+            }
+            let dx = tip.x - inner.x, dy = tip.y - inner.y
+            let norm = hypot(dx, dy)
+            return norm > 1e-9 ? Point2D(x: dx / norm, y: dy / norm) : Point2D(x: 0, y: 0)
+        }
+        func nodeKind(_ end: End) -> CenterlineNode.Kind? {
+            let id = end.atStart ? segments[end.segment].startNode : segments[end.segment].endNode
+            return graph.nodes.first { $0.id == id }?.kind ?? (graph.nodes.indices.contains(id) ? graph.nodes[id].kind : nil)
+        }
+        func nodeId(_ end: End) -> Int { end.atStart ? segments[end.segment].startNode : segments[end.segment].endNode }
+
+        var partner: [End: End] = [:]
+        var bridges: [End: [Point2D]] = [:]   // path from this end to its partner's end
+
+        // 1. Junctions: pair collinear ends, most collinear first.
+        var endsAtNode: [Int: [End]] = [:]
+        for i in segments.indices {
+            for atStart in [true, false] {
+                let end = End(segment: i, atStart: atStart)
+                if nodeKind(end) == .junction { endsAtNode[nodeId(end), default: []].append(end) }
+            }
+        }
+        for node in endsAtNode.keys.sorted() {
+            guard let ends = endsAtNode[node], ends.count >= 2 else { continue }
+            var candidates: [(Double, End, End)] = []
+            for a in 0..<ends.count {
+                for b in (a + 1)..<ends.count where ends[a].segment != ends[b].segment {
+                    let da = outward(ends[a]), db = outward(ends[b])
+                    let dot = da.x * db.x + da.y * db.y
+                    if dot < junctionPairingCosine { candidates.append((dot, ends[a], ends[b])) }
+                }
+            }
+            candidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
+            for (_, a, b) in candidates where partner[a] == nil && partner[b] == nil {
+                partner[a] = b; partner[b] = a
+            }
+        }
+
+        // 2. Gaps between free ends facing each other.
+        var freeEnds: [End] = []
+        for i in segments.indices {
+            for atStart in [true, false] {
+                let end = End(segment: i, atStart: atStart)
+                if nodeKind(end) != .junction && partner[end] == nil { freeEnds.append(end) }
+            }
+        }
+        var gapCandidates: [(Double, End, End)] = []
+        for a in 0..<freeEnds.count {
+            for b in (a + 1)..<freeEnds.count where freeEnds[a].segment != freeEnds[b].segment {
+                let pa = position(freeEnds[a]), pb = position(freeEnds[b])
+                let distance = hypot(pb.x - pa.x, pb.y - pa.y)
+                guard distance > 0, distance <= maximumGap else { continue }
+                let ux = (pb.x - pa.x) / distance, uy = (pb.y - pa.y) / distance
+                let da = outward(freeEnds[a]), db = outward(freeEnds[b])
+                if da.x * ux + da.y * uy >= gapAlignmentCosine && -(db.x * ux + db.y * uy) >= gapAlignmentCosine {
+                    gapCandidates.append((distance, freeEnds[a], freeEnds[b]))
+                }
+            }
+        }
+        gapCandidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
+        for (_, a, b) in gapCandidates where partner[a] == nil && partner[b] == nil {
+            guard let route = MinimalPath.find(cost: cost(), from: position(a), to: position(b)), route.count >= 2 else { continue }
+            partner[a] = b; partner[b] = a
+            bridges[a] = route
+            bridges[b] = route.reversed()
+        }
+
+        // 3. Walk the chains.
+        var used = [Bool](repeating: false, count: segments.count)
+        var result: [VesselPath] = []
+        func kind(_ end: End) -> PathEndKind { nodeKind(end) == .junction ? .junction : .endpoint }
+        for seed in segments.indices where !used[seed] {
+            // Go back to one end of the chain (or around a loop once).
+            var first = End(segment: seed, atStart: true)
+            var steps = 0
+            while let other = partner[first], !used[other.segment], other.segment != seed, steps < segments.count {
+                first = End(segment: other.segment, atStart: !other.atStart)
+                steps += 1
+            }
+            var points: [Point2D] = []
+            var ids: [Int] = []
+            var entry = first
+            let startKind = kind(first)
+            var endKind = PathEndKind.endpoint
+            while !used[entry.segment] {
+                used[entry.segment] = true
+                ids.append(segments[entry.segment].id)
+                let segmentPoints = segments[entry.segment].points
+                let oriented = entry.atStart ? segmentPoints : segmentPoints.reversed()
+                points.append(contentsOf: points.isEmpty ? oriented : Array(oriented.dropFirst()))
+                let exit = End(segment: entry.segment, atStart: !entry.atStart)
+                endKind = kind(exit)
+                guard let next = partner[exit], !used[next.segment] else { break }
+                if let bridge = bridges[exit] { points.append(contentsOf: bridge.dropFirst()) }
+                entry = next
+            }
+            let length = zip(points, points.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
+            guard length >= minimumLength, let id = ids.min() else { continue }
+            result.append(VesselPath(id: id, points: points, startKind: startKind, endKind: endKind))
+        }
+        return result.sorted { $0.id < $1.id }
+    }
+}
