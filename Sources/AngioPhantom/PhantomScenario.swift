@@ -130,7 +130,7 @@ extension PhantomGenerator {
                     let plain = catheter(french: catheterFrench, ostium: start, vesselStartDirection: nil,
                                          scenario: scenario, layout: layout, size: size)
                     let bend = ArcCurve(controlPoints: plain.controlPoints)?.minimumCurvatureRadius() ?? 0
-                    result.catheter = bend > catheterRadius + 2 ? plain : nil
+                    result.catheter = bend > 1.5 * catheterRadius + 3 ? plain : nil
                 }
             }
             let lesionCentre = main.stenosis?.position ?? 0.5

@@ -43,9 +43,11 @@ struct Scene: Sendable {
                                   lumenAttenuationPerMm: spec.contrastAttenuationPerMm * vessel.contrastScale,
                                   wallAttenuationPerMm: 0, sharesMainDepthPlane: vessel.kind != .crossing,
                                   width: spec.width, height: spec.height)
-            // The chord model needs the lumen to fit inside the centreline's curvature radius.
+            // The chord model needs a unique foot point on the centreline for every lumen point
+            // (bend radius > lumen reach); the renderer's local search also assumes the foot
+            // moves < 2.5 px across a pixel, which 1.5 x reach + 2 px guarantees.
             let bend = curve.minimumCurvatureRadius()
-            if bend < tube.reach + 1 {
+            if bend < 1.5 * tube.reach + 2 {
                 throw PhantomError(String(format: "vessels[%d] bends with a %.1f px radius, tighter than its %.1f px lumen radius; smooth its control points",
                                           index, bend, tube.reach))
             }
@@ -62,7 +64,7 @@ struct Scene: Sendable {
                                   wallAttenuationPerMm: spec.contrastAttenuationPerMm * catheter.wallAttenuationScale,
                                   sharesMainDepthPlane: true, width: spec.width, height: spec.height)
             let bend = curve.minimumCurvatureRadius()
-            if bend < tube.reach + 1 {
+            if bend < 1.5 * tube.reach + 2 {
                 throw PhantomError(String(format: "catheter bends with a %.1f px radius, tighter than its %.1f px radius",
                                           bend, tube.reach))
             }

@@ -73,6 +73,28 @@ final class PhantomWriterTests: XCTestCase {
                        "\(decoded.metadata.frameIncrementPointer ?? [])")
     }
 
+    func testMonochrome1AndMonochrome2FilesGiveTheSameAnalysisFrame() throws {
+        // The analysis frame has vessels dark whatever the photometric interpretation, so a
+        // MONOCHROME1 phantom (stored values maxValue - v) must analyse like its MONOCHROME2 twin.
+        var spec = smallSpec(size: 64)
+        spec.bitsStored = 12
+        try PhantomWriter.write(try PhantomGenerator.render(spec), to: path("m2.dcm"))
+        spec.photometric = .monochrome1
+        try PhantomWriter.write(try PhantomGenerator.render(spec), to: path("m1.dcm"))
+        let m2 = try AngiogramFile(path: path("m2.dcm")).analysisFrame(0).pixels
+        let m1 = try AngiogramFile(path: path("m1.dcm")).analysisFrame(0).pixels
+        XCTAssertEqual(m1.count, m2.count)
+        // Allow an affine difference (display scaling) but nothing else.
+        let n = Double(m1.count)
+        let mean1 = m1.reduce(0) { $0 + Double($1) } / n, mean2 = m2.reduce(0) { $0 + Double($1) } / n
+        var covariance = 0.0, variance1 = 0.0, variance2 = 0.0
+        for i in 0..<m1.count {
+            let a = Double(m1[i]) - mean1, b = Double(m2[i]) - mean2
+            covariance += a * b; variance1 += a * a; variance2 += b * b
+        }
+        XCTAssertGreaterThan(covariance / (variance1 * variance2).squareRoot(), 0.99999)
+    }
+
     func testLossySyntaxesStayCloseToTheRenderedValues() throws {
         var rescaledBy: [String] = []
         for (syntax, bits) in [("jpeg-ls-near", 12), ("jpeg-baseline", 8), ("jpeg-extended", 12)] {
