@@ -68,7 +68,10 @@ public enum LesionFinder {
         let range = m.measurableRange
         guard range.count >= 3, m.referenceDiameter.count == m.diameter.count else { return [] }
         var ratio = [Double](repeating: .infinity, count: m.diameter.count)
-        for i in range where m.referenceDiameter[i] > 0 { ratio[i] = m.diameter[i] / m.referenceDiameter[i] }
+        for i in range where m.referenceDiameter[i] > 0 {
+            if m.junctionZone.indices.contains(i) && m.junctionZone[i] { continue }
+            ratio[i] = m.diameter[i] / m.referenceDiameter[i]
+        }
         var consumed = [Bool](repeating: false, count: m.diameter.count)
         var result: [Lesion] = []
         let boundary = parameters.lesionBoundaryFraction

@@ -16,6 +16,8 @@ enum ReferenceDiameter {
         var uncertainty: [Double]
     }
 
+    static let maximumTaper = 0.03
+
     static func fit(arcLength: [Double], diameter: [Double], valid: [Bool], range: Range<Int>) -> Result {
         let count = diameter.count
         var indices = range.filter { valid[$0] && diameter[$0].isFinite && diameter[$0] > 0 }
@@ -48,6 +50,12 @@ enum ReferenceDiameter {
             }
             line = weightedLine(indices.map { arcLength[$0] }, indices.map { diameter[$0] }, weights)
             if !changed { break }
+        }
+        // A reference taper steeper than `maximumTaper` (px per px of arc; coronary taper is
+        // < 0.015) comes from too short a healthy stretch: use a constant reference instead.
+        if abs(line.b) > maximumTaper {
+            let kept = zip(indices, weights).filter { $0.1 > 0 }.map { diameter[$0.0] }
+            line = (Statistics.median(kept.isEmpty ? indices.map { diameter[$0] } : kept) ?? medianDiameter, 0)
         }
         // Standard error of the fitted line (weighted LS), with the robust scale as noise SD.
         // Neighbouring samples are correlated by the smoothing and the overlapping strips, so the

@@ -28,6 +28,8 @@ public struct VesselMeasurement: Sendable, Equatable {
     public var referenceUncertainty: [Double] = []
     /// Per sample: 0 measured, else why the profile was rejected (see `VesselAnalyzer`).
     public var rejectionReasons: [Int] = []
+    /// True near a junction the path runs through (excluded from lesion search and reference).
+    public var junctionZone: [Bool] = []
     /// False where the profile could not be measured (overlap, junction zone, failed fit).
     public var valid: [Bool]
     /// Samples in `[measurableRange]` are away from segment ends and junctions; lesions are

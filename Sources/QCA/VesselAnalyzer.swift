@@ -26,7 +26,7 @@ public struct QCAParameters: Sendable, Equatable {
     /// Lesion boundaries: where the smoothed diameter recovers to this fraction of the reference.
     public var lesionBoundaryFraction: Double = 0.95
     /// Automatic mode: a lesion must be at least this long (px of arc) between its boundaries.
-    public var minimumLesionLength: Double = 3
+    public var minimumLesionLength: Double = 8
     /// Half-window (px of arc) of the Savitzky–Golay (quadratic) smoothing of the diameter.
     public var diameterSmoothingHalfWindow: Double = 4.0
 
@@ -49,11 +49,16 @@ public struct VesselPath: Sendable {
     public var points: [Point2D]
     public var startKind: PathEndKind
     public var endKind: PathEndKind
-    public init(id: Int, points: [Point2D], startKind: PathEndKind, endKind: PathEndKind) {
+    /// Junctions the path runs through (a side branch leaving, a crossing vessel): profiles
+    /// near them hold the other vessel, so lesions are not searched there.
+    public var interiorJunctions: [Point2D]
+    public init(id: Int, points: [Point2D], startKind: PathEndKind, endKind: PathEndKind,
+                interiorJunctions: [Point2D] = []) {
         self.id = id
         self.points = points
         self.startKind = startKind
         self.endKind = endKind
+        self.interiorJunctions = interiorJunctions
     }
 }
 
@@ -380,7 +385,18 @@ public struct VesselAnalyzer: Sendable {
         }
 
         let range = measurableRange(path, diameter: diameter, valid: valid)
-        let reference = ReferenceDiameter.fit(arcLength: sampled.arcLength, diameter: diameter, valid: valid, range: range)
+        // Junction zones: within 1.5 diameters + 3 px of a junction the path runs through.
+        var junctionZone = [Bool](repeating: false, count: count)
+        if !path.path.interiorJunctions.isEmpty {
+            let typical = Statistics.median(zip(diameter, valid).filter { $0.1 && $0.0.isFinite }.map(\.0)) ?? 0
+            let reach = 1.5 * typical + 3
+            for i in 0..<count {
+                let p = sampled.points[i]
+                junctionZone[i] = path.path.interiorJunctions.contains { hypot($0.x - p.x, $0.y - p.y) < reach }
+            }
+        }
+        let usable = zip(valid, junctionZone).map { $0 && !$1 }
+        let reference = ReferenceDiameter.fit(arcLength: sampled.arcLength, diameter: diameter, valid: usable, range: range)
         var measurement = VesselMeasurement(segmentId: path.path.id, centerline: centerline, arcLength: sampled.arcLength,
                                  normals: sampled.normals, leftEdge: left, rightEdge: right,
                                  diameter: diameter.map { $0.isFinite ? $0 : 0 },
@@ -389,6 +405,7 @@ public struct VesselAnalyzer: Sendable {
                                  valid: valid, measurableRange: range, psfSigma: sigma)
         measurement.referenceUncertainty = reference.uncertainty
         measurement.rejectionReasons = reasons
+        measurement.junctionZone = junctionZone
         return measurement
     }
 

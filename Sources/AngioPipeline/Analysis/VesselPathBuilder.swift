@@ -125,6 +125,7 @@ enum VesselPathBuilder {
             }
             var points: [Point2D] = []
             var ids: [Int] = []
+            var junctions: [Point2D] = []
             var entry = first
             let startKind = kind(first)
             var endKind = PathEndKind.endpoint
@@ -138,11 +139,13 @@ enum VesselPathBuilder {
                 endKind = kind(exit)
                 guard let next = partner[exit], !used[next.segment] else { break }
                 if let bridge = bridges[exit] { points.append(contentsOf: bridge.dropFirst()) }
+                else { junctions.append(position(exit)) }
                 entry = next
             }
             let length = zip(points, points.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
             guard length >= minimumLength, let id = ids.min() else { continue }
-            result.append(VesselPath(id: id, points: points, startKind: startKind, endKind: endKind))
+            result.append(VesselPath(id: id, points: points, startKind: startKind, endKind: endKind,
+                                     interiorJunctions: junctions))
         }
         return result.sorted { $0.id < $1.id }
     }
