@@ -14,6 +14,8 @@ struct BackgroundField: Sendable {
     /// A long bone: a cylinder along x = x0 + slope * (y - centreY) with a less dense marrow core.
     struct Bone: Sendable { var x, slope, radius, attenuationPerPx, marrowFraction: Double }
     let bones: [Bone]
+    /// Collimator field: rounded octagon centred on the image (half-size, corner cut), or nil.
+    let collimator: (halfWidth: Double, halfHeight: Double, cornerCut: Double)?
     /// Diaphragm: a dome-shaped edge y = top + curvature * (x - apexX)^2, smooth over `edgeWidth`.
     let diaphragm: (apexX: Double, top: Double, curvature: Double, edgeWidth: Double, attenuation: Double)?
 
@@ -61,6 +63,11 @@ struct BackgroundField: Sendable {
                               attenuationPerPx: b.boneAttenuationPerPx, marrowFraction: rng.uniform(0.5...0.7)))
         }
         self.bones = bones
+        // Drawn after every other background choice so enabling it changes nothing else.
+        collimator = b.collimator
+            ? (halfWidth: w * rng.uniform(0.46...0.49), halfHeight: h * rng.uniform(0.46...0.49),
+               cornerCut: min(w, h) * rng.uniform(0.12...0.2))
+            : nil
         let apex = rng.uniform(0.2 * w...0.8 * w), top = rng.uniform(0.72 * h...0.9 * h)
         let curvature = rng.uniform(0.6...1.4) / w
         if b.diaphragm && b.diaphragmAttenuation != 0 {
@@ -95,6 +102,14 @@ struct BackgroundField: Sendable {
         if let d = diaphragm {
             let edge = d.top + d.curvature * (x - d.apexX) * (x - d.apexX)
             a += d.attenuation / (1 + exp(-(y - edge) / d.edgeWidth))
+        }
+        if let field = collimator {
+            // Signed distance (px, > 0 outside) to a square field with its corners cut at 45 deg.
+            let dx = abs(x - centreX), dy = abs(y - centreY)
+            let box = max(dx - field.halfWidth, dy - field.halfHeight)
+            let corner = (dx + dy - (field.halfWidth + field.halfHeight - field.cornerCut)) / 2.0.squareRoot()
+            let outside = max(box, corner)
+            a += 4 / (1 + exp(-outside / 1.5))
         }
         return max(0, a)
     }

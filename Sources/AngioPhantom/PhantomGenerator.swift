@@ -41,9 +41,13 @@ public enum PhantomGenerator {
         let whiteLevel = max(brightest * 1.15, 1e-6)
 
         // Photons per pixel of the unattenuated beam.
-        var meanBackground = 0.0
-        for value in scene.backgroundTransmission { meanBackground += Double(value) }
-        meanBackground /= Double(max(1, scene.backgroundTransmission.count))
+        // Mean over the open field (collimated pixels, below 5 % of the brightest, excluded).
+        var meanBackground = 0.0, openPixels = 0
+        for value in scene.backgroundTransmission where Double(value) >= 0.05 * brightest {
+            meanBackground += Double(value)
+            openPixels += 1
+        }
+        meanBackground /= Double(max(1, openPixels))
         let photons: Double? = {
             if let relative = spec.noise.relativeSDAtBackground, relative > 0 {
                 return 1 / (relative * relative * meanBackground)

@@ -262,11 +262,15 @@ public struct PhantomBackground: Codable, Sendable, Equatable {
     /// (tibia / fibula in a below-the-knee view), attenuation = boneAttenuationPerPx * chord.
     public var boneCount: Int
     public var boneAttenuationPerPx: Double
+    /// Collimator shutters: outside a rounded-octagon field (the iris and wedge shutters of a
+    /// cardiac system) the beam is blocked (attenuation +4, nearly black), with a 1.5 px soft edge.
+    public var collimator: Bool
 
     public init(baseAttenuation: Double = 1.2, gradientAttenuation: Double = 0.35, blobCount: Int = 5,
                 blobAttenuation: Double = 0.30, textureAttenuation: Double = 0.02,
                 diaphragm: Bool = true, diaphragmAttenuation: Double = 0.45,
-                boneCount: Int = 0, boneAttenuationPerPx: Double = 0.004) {
+                boneCount: Int = 0, boneAttenuationPerPx: Double = 0.004, collimator: Bool = false) {
+        self.collimator = collimator
         self.boneCount = boneCount
         self.boneAttenuationPerPx = boneAttenuationPerPx
         self.baseAttenuation = baseAttenuation
@@ -280,7 +284,7 @@ public struct PhantomBackground: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case baseAttenuation, gradientAttenuation, blobCount, blobAttenuation, textureAttenuation
-        case diaphragm, diaphragmAttenuation, boneCount, boneAttenuationPerPx
+        case diaphragm, diaphragmAttenuation, boneCount, boneAttenuationPerPx, collimator
     }
 
     public init(from decoder: any Decoder) throws {
@@ -295,6 +299,7 @@ public struct PhantomBackground: Codable, Sendable, Equatable {
         diaphragmAttenuation = try c.decodeIfPresent(Double.self, forKey: .diaphragmAttenuation) ?? d.diaphragmAttenuation
         boneCount = try c.decodeIfPresent(Int.self, forKey: .boneCount) ?? d.boneCount
         boneAttenuationPerPx = try c.decodeIfPresent(Double.self, forKey: .boneAttenuationPerPx) ?? d.boneAttenuationPerPx
+        collimator = try c.decodeIfPresent(Bool.self, forKey: .collimator) ?? d.collimator
     }
 
     /// A uniform background (for tests of the chord integral).

@@ -105,6 +105,9 @@ struct PhantomCommand: ParsableCommand {
     @Flag(name: .customLong("no-background"), help: "Flat background (no anatomy).")
     var noBackground = false
 
+    @Flag(name: .long, help: "Add collimator shutters (a dark rounded-octagon border) as on cardiac systems.")
+    var collimator = false
+
     @Flag(name: .long, help: "Draw every parameter from the accuracy-study ranges (seeded).")
     var random = false
 
@@ -143,6 +146,7 @@ struct PhantomCommand: ParsableCommand {
         if sid != nil { given.append("--sid") }
         if sod != nil { given.append("--sod") }
         if noBackground { given.append("--no-background") }
+        if collimator { given.append("--collimator") }
         return given
     }
 
@@ -277,6 +281,7 @@ struct PhantomCommand: ParsableCommand {
             if let blur { scenario.blurSigmaPx = blur }
             scenario.background = !noBackground
             result = PhantomGenerator.spec(seed: seedValue, scenario: scenario)
+            if collimator { result.background.collimator = true }
         }
         // Encoding options apply to --random too.
         if let bits { result.bitsStored = bits }

@@ -142,7 +142,15 @@ public enum PhantomWriter {
 
     static func displayWindow(_ rendering: PhantomRendering) -> (centre: Double, width: Double) {
         let frameIndex = min(max(rendering.truth.mostOpacifiedFrame, 0), rendering.storedFrames.count - 1)
-        let sorted = rendering.storedFrames[frameIndex].sorted()
+        // Collimated pixels (< 5 % of full scale in the MONOCHROME2 sense) are not part of the
+        // field of view and would waste the window on the shutters.
+        let maxValue = rendering.maxStoredValue
+        let inverted = rendering.spec.photometric == .monochrome1
+        let threshold = maxValue / 20
+        var sorted = rendering.storedFrames[frameIndex].filter {
+            (inverted ? maxValue - Int($0) : Int($0)) >= threshold
+        }.sorted()
+        if sorted.count < 100 { sorted = rendering.storedFrames[frameIndex].sorted() }
         guard !sorted.isEmpty else { return (Double(rendering.maxStoredValue + 1) / 2, Double(rendering.maxStoredValue + 1)) }
         let low = Double(sorted[min(sorted.count - 1, sorted.count / 200)])
         let high = Double(sorted[max(0, sorted.count - 1 - sorted.count / 200)])
