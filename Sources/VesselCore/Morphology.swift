@@ -26,6 +26,27 @@ public enum Morphology {
         return GrayImage(width: width, height: height, pixels: out)
     }
 
+    /// Grey-level closing (max filter, then min filter) over a (2 radius + 1)^2 square.
+    ///
+    /// The image is first padded by `radius` px replicating its edge pixels and the result is
+    /// cropped back: without the padding, the min filter near the border would only see max
+    /// values from inside the image and a ramp rising towards the interior would be flattened
+    /// into a plateau over the last `radius` px.
+    public static func closing(_ image: GrayImage, radius: Int) -> GrayImage {
+        guard radius > 0, !image.isEmpty else { return image }
+        let width = image.width, height = image.height
+        let paddedWidth = width + 2 * radius, paddedHeight = height + 2 * radius
+        var padded = [Float](repeating: 0, count: paddedWidth * paddedHeight)
+        for y in 0..<paddedHeight {
+            let sourceRow = min(height - 1, max(0, y - radius)) * width
+            for x in 0..<paddedWidth { padded[y * paddedWidth + x] = image.pixels[sourceRow + min(width - 1, max(0, x - radius))] }
+        }
+        let closed = squareExtremum(squareExtremum(GrayImage(width: paddedWidth, height: paddedHeight, pixels: padded),
+                                                   radius: radius, isMaximum: true),
+                                    radius: radius, isMaximum: false)
+        return closed.cropped(x: radius, y: radius, width: width, height: height)
+    }
+
     /// 1-D running extremum over [i - radius, i + radius] clipped to the line (van Herk 1992,
     /// Gil & Werman 1993: prefix/suffix extrema over blocks of length 2 radius + 1).
     static func runningExtremum(_ line: [Float], radius: Int, isMaximum: Bool, into result: inout [Float]) {

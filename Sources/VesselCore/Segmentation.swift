@@ -28,17 +28,19 @@ public struct SegmentationParameters: Sendable, Equatable {
     public var threads: Int?
     /// Ridge test (rejects step edges that the Hessian reports as vessels on their dark side):
     /// a detected pixel must be darker than both sides in some direction by this many robust
-    /// noise sigmas (seeds by twice as many). See `segment`.
+    /// noise sigmas of the darkness, a hysteresis seed by `seedRidgeContrast`. See `segment`.
     public var minimumRidgeContrast: Double
+    public var seedRidgeContrast: Double
     /// Exclude collimator shutters (`ExposureField`).
     public var detectExposureField: Bool
 
     public init(vesselness: VesselnessParameters = .init(), flatteningRadius: Double? = 40,
-                highSigmas: Double = 12, lowSigmas: Double = 4, highFloor: Double = 0.08,
+                highSigmas: Double = 12, lowSigmas: Double = 4, highFloor: Double = 0.15,
                 lowFloor: Double = 0.03, edgeFraction: Double = 0.22, minimumComponentArea: Int = 60,
                 maximumHoleArea: Int = 400, smoothBoundary: Bool = true, threads: Int? = nil,
-                minimumRidgeContrast: Double = 1.5, detectExposureField: Bool = true) {
+                minimumRidgeContrast: Double = 1.0, seedRidgeContrast: Double = 2.5, detectExposureField: Bool = true) {
         self.minimumRidgeContrast = minimumRidgeContrast
+        self.seedRidgeContrast = max(seedRidgeContrast, minimumRidgeContrast)
         self.detectExposureField = detectExposureField
         self.vesselness = vesselness
         self.flatteningRadius = flatteningRadius
@@ -83,7 +85,7 @@ public enum VesselSegmentation {
     ///    high = max(highFloor, median(V) + highSigmas x 1.4826 MAD(V)) and
     ///    low = max(lowFloor, median(V) + lowSigmas x 1.4826 MAD(V)), low <= high; only ridge
     ///    pixels take part (`ridgeContrast` >= minimumRidgeContrast x robust noise of the
-    ///    darkness; seeds >= twice that), which drops the false "vessels" Frangi reports along
+    ///    darkness; seeds >= seedRidgeContrast x noise), which drops the false "vessels" Frangi reports along
     ///    step edges (shutters, wedge filters, heart and diaphragm borders);
     ///    detected components under `minimumComponentArea` px are dropped;
     /// 4. lumen boundary: within 2 x (largest scale) px of a detection, pixels whose darkness
@@ -102,7 +104,8 @@ public enum VesselSegmentation {
         }
         let field = parameters.detectExposureField ? ExposureField.detect(image) : nil
         var flattened = parameters.flatteningRadius.map {
-            BackgroundFlattening.flatten(image, radius: $0, threads: parameters.threads, field: field)
+            BackgroundFlattening.flatten(image, radius: $0, threads: parameters.threads, field: field,
+                                         polarity: parameters.vesselness.polarity)
         } ?? image.mapped { $0.isFinite ? $0 : 0 }
         if parameters.flatteningRadius == nil, let field, field.count < field.bits.count {
             // Without flattening, fill the shutters with the field's median so their edge vanishes.
@@ -125,9 +128,10 @@ public enum VesselSegmentation {
                                   threads: parameters.threads)
         let noise = Float(max(robustStatistics(darkness).sigma, 1e-12))
         let ridgeLimit = Float(parameters.minimumRidgeContrast) * noise
+        let seedLimit = Float(max(parameters.seedRidgeContrast, parameters.minimumRidgeContrast)) * noise
         var gated = response
         for i in gated.indices where gated[i] >= Float(low) {
-            if ridge[i] < ridgeLimit { gated[i] = 0 } else if ridge[i] < 2 * ridgeLimit { gated[i] = min(gated[i], Float(high) * 0.999) }
+            if ridge[i] < ridgeLimit { gated[i] = 0 } else if ridge[i] < seedLimit { gated[i] = min(gated[i], Float(high) * 0.999) }
         }
         var detection = hysteresis(gated, width: width, height: height, low: Float(low), high: Float(high))
         detection = Morphology.removeSmallComponents(detection, minimumArea: parameters.minimumComponentArea)
