@@ -72,7 +72,7 @@ public enum BackgroundFlattening {
             // The closing sits on the upper envelope of the (smoothed) noise: remove that
             // offset with the robust mode proxy (median of the field's output).
             var sample = [Float]()
-            let step = max(1, out.count / 262_144)
+            let step = max(1, out.count / 65_536)
             var index = 0
             while index < out.count { if residual[index].isFinite { sample.append(out[index]) }; index += step }
             sample.sort()
@@ -143,7 +143,7 @@ public enum BackgroundFlattening {
     /// are not amplified. Returned at full resolution (bilinear).
     static func localNoiseScale(_ residual: [Float], width: Int, height: Int, factor: Int, sigma: Double) -> [Float] {
         let smallWidth = (width + factor - 1) / factor, smallHeight = (height + factor - 1) / factor
-        let step = Swift.max(1, residual.count / 262_144)
+        let step = Swift.max(1, residual.count / 65_536)
         var sample = [Double]()
         var index = 0
         while index < residual.count {

@@ -20,13 +20,17 @@ public enum ExposureField {
         var field = BinaryMask(width: width, height: height)
         for i in field.bits.indices { field.bits[i] = 1 }
         guard width > 2, height > 2 else { return field }
-        let finite = image.pixels.filter { $0.isFinite }
-        guard let low = finite.min() else { return field }
+        var low = Float.infinity
+        for v in image.pixels where v.isFinite && v < low { low = v }
+        guard low.isFinite else { return field }
         // Median by a deterministic subsample.
-        let step = max(1, finite.count / 65_536)
+        let step = max(1, image.pixels.count / 65_536)
         var sample = [Float]()
         var index = 0
-        while index < finite.count { sample.append(finite[index]); index += step }
+        while index < image.pixels.count {
+            if image.pixels[index].isFinite { sample.append(image.pixels[index]) }
+            index += step
+        }
         sample.sort()
         let median = sample[sample.count / 2]
         guard median > low else { return field }
