@@ -3,7 +3,14 @@ import Foundation
 /// Smooth anatomical background attenuation, a pure function of (x, y) drawn once from the
 /// seed's background stream (so it does not change with vessel or lesion parameters).
 struct BackgroundField: Sendable {
-    struct Blob: Sendable { var x, y, sigma, amplitude, elongation, angle: Double }
+    struct Blob: Sendable {
+        var x, y, sigma, amplitude, elongation, angle: Double
+        // Precomputed: cos/sin of the angle and 1 / (2 sigma^2).
+        var cosAngle: Double { cos(angle) }
+        var sinAngle: Double { sin(angle) }
+    }
+    /// (cos, sin, 1 / (2 sigma^2)) per blob, precomputed for the per-pixel loop.
+    private let blobTerms: [(c: Double, s: Double, inverseTwoSigmaSquared: Double)]
     struct Wave: Sendable { var kx, ky, phase, amplitude: Double }
 
     let base: Double
@@ -42,6 +49,7 @@ struct BackgroundField: Sendable {
                 elongation: rng.uniform(1.0...2.2), angle: rng.uniform(0...Double.pi)))
         }
         self.blobs = blobs
+        blobTerms = blobs.map { ($0.cosAngle, $0.sinAngle, 1 / (2 * $0.sigma * $0.sigma)) }
         var waves: [Wave] = []
         if b.textureAttenuation > 0 {
             for _ in 0..<12 {
@@ -80,11 +88,11 @@ struct BackgroundField: Sendable {
     /// Attenuation (mu * thickness, dimensionless) at pixel (x, y).
     func attenuation(x: Double, y: Double) -> Double {
         var a = base + gradientX * (x - centreX) + gradientY * (y - centreY)
-        for blob in blobs {
+        for (index, blob) in blobs.enumerated() {
             let dx = x - blob.x, dy = y - blob.y
-            let c = cos(blob.angle), s = sin(blob.angle)
-            let along = (dx * c + dy * s) / blob.elongation, across = -dx * s + dy * c
-            a += blob.amplitude * exp(-(along * along + across * across) / (2 * blob.sigma * blob.sigma))
+            let terms = blobTerms[index]
+            let along = (dx * terms.c + dy * terms.s) / blob.elongation, across = -dx * terms.s + dy * terms.c
+            a += blob.amplitude * exp(-(along * along + across * across) * terms.inverseTwoSigmaSquared)
         }
         for wave in waves { a += wave.amplitude * sin(wave.kx * x + wave.ky * y + wave.phase) }
         for bone in bones {
