@@ -20,7 +20,9 @@ for size in 256 512 1024 2048; do
   case $size in 256) rep=50;; 512) rep=30;; 1024) rep=${REPEAT_1024:-10};; *) rep=5;; esac
   for threads in 1 2; do
     extra=()
-    if [ "$size" = 1024 ] && [ "$threads" = 1 ]; then extra=(--write-frame "$out/frame1024.f32"); fi
+    if [ "$size" = 1024 ] && [ "$threads" = 1 ]; then
+      extra=(--write-frame "$out/frame1024.f32" --write-response "$out/angio-response1024.f32")
+    fi
     "$bench" vesselness --size "$size" --scales 1,2,3,4 --repeat "$rep" --threads "$threads" "${extra[@]}" | tee -a "$results"
   done
 done
@@ -31,11 +33,11 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -c "import skimage, itk, numpy" 2>/dev/null \
   || "$venv/bin/pip" install -q scikit-image itk-filtering numpy
 
-"$venv/bin/python" - "$out/frame1024.f32" "$results" <<'PY'
-import json, statistics, sys, time
+"$venv/bin/python" - "$out/frame1024.f32" "$results" "$out/angio-response1024.f32" <<'PY'
+import json, os, statistics, sys, time
 import numpy as np
 
-frame_path, results_path = sys.argv[1], sys.argv[2]
+frame_path, results_path, response_path = sys.argv[1], sys.argv[2], sys.argv[3]
 frame = np.fromfile(frame_path, dtype="<f4").reshape(1024, 1024)
 angio = [json.loads(line) for line in open(results_path) if line.strip()]
 
@@ -88,4 +90,9 @@ a = best['medianSeconds']
 print()
 print(f"1024x1024: angio {1e3*a:.1f} ms ({best['threads']} threads) | scikit-image {1e3*sk_median:.0f} ms | ITK {1e3*itk_median:.0f} ms")
 print(f"ratios: ITK/angio = {itk_median/a:.1f}x, skimage/angio = {sk_median/a:.1f}x (target ITK/angio >= 25)")
+if os.path.exists(response_path):
+    ours = np.fromfile(response_path, dtype="<f4").reshape(1024, 1024)
+    theirs = frangi(frame, sigmas=[1, 2, 3, 4], black_ridges=True)
+    r = np.corrcoef(ours.ravel().astype(np.float64), theirs.ravel().astype(np.float64))[0, 1]
+    print(f"agreement on the 1024 frame (skimage convention: unnormalised Hessian): Pearson r = {r:.4f} (target >= 0.98)")
 PY

@@ -2,24 +2,28 @@ import Dispatch
 import Foundation
 import VesselCore
 
-/// `angio-bench vesselness --size N --scales 1,2,3,4 --repeat K [--threads T] [--write-frame PATH]`
+/// `angio-bench vesselness --size N --scales 1,2,3,4 --repeat K [--threads T] [--write-frame PATH]
+///  [--write-response PATH]`
 ///
 /// Times `Vesselness.frangi` (dark ridges, automatic c, sigma^2 normalisation) on a
 /// deterministic synthetic N x N frame and prints one JSON line:
 /// {"workload","size","threads","scales","repeat","medianSeconds","minSeconds","maxSeconds",
 ///  "megapixelsPerSecond","checksum"}. One untimed warm-up run precedes the K timed runs.
 /// `--write-frame` also writes the frame as float32 little-endian raw so that
-/// scripts/bench-vesselness.sh feeds exactly the same pixels to scikit-image and ITK.
+/// scripts/bench-vesselness.sh feeds exactly the same pixels to scikit-image and ITK;
+/// `--write-response` writes the response computed with scikit-image's conventions
+/// (unnormalised Hessian, `scaleNormalizationExponent = 0`) for the agreement check.
 /// Returns the process exit code (2 on a usage error).
 func runVesselnessBench(_ arguments: [String]) -> Int32 {
     var size = 1024, repeatCount = 10, threads: Int? = nil
     var scales: [Double] = [1, 2, 3, 4]
     var framePath: String?
+    var responsePath: String?
     var index = 0
     func usage(_ message: String) -> Int32 {
         FileHandle.standardError.write(Data("""
             angio-bench vesselness: \(message)
-            usage: angio-bench vesselness --size N --scales 1,2,3,4 --repeat K [--threads T] [--write-frame PATH]
+            usage: angio-bench vesselness --size N --scales 1,2,3,4 --repeat K [--threads T] [--write-frame PATH] [--write-response PATH]
 
             """.utf8))
         return 2
@@ -46,6 +50,8 @@ func runVesselnessBench(_ arguments: [String]) -> Int32 {
             scales = parsed.compactMap { $0 }
         case "--write-frame":
             framePath = value
+        case "--write-response":
+            responsePath = value
         default:
             return usage("unknown option '\(flag)'")
         }
@@ -61,6 +67,16 @@ func runVesselnessBench(_ arguments: [String]) -> Int32 {
         }
     }
     let parameters = VesselnessParameters(scales: scales, polarity: .darkOnBright)
+    if let responsePath {
+        var skimageConvention = parameters
+        skimageConvention.scaleNormalizationExponent = 0
+        let response = Vesselness.frangi(frame, parameters: skimageConvention, threads: threads).response
+        let data = response.pixels.withUnsafeBufferPointer { Data(buffer: $0) }
+        do { try data.write(to: URL(fileURLWithPath: responsePath)) } catch {
+            FileHandle.standardError.write(Data("angio-bench vesselness: cannot write response to \(responsePath): \(error.localizedDescription)\n".utf8))
+            return 1
+        }
+    }
     let threadCount = RowBands.threadCount(threads)
     var checksum = Vesselness.frangi(frame, parameters: parameters, threads: threadCount).response.pixels
         .reduce(0.0) { $0 + Double($1) } // warm-up (page faults, caches)
