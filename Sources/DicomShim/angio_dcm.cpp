@@ -721,7 +721,10 @@ angio_dcm_status decode_jpeg2000(angio_dcm_file *file, Uint32 frame, int32_t *va
     }
     // Strict mode: a truncated codestream is an error, not a silently partial image.
     opj_decoder_set_strict_mode(codec, OPJ_TRUE);
-    opj_codec_set_threads(codec, 1);
+    // A single-frame image uses OpenJPEG's own code-block threads; multi-frame files are
+    // parallelised across frames by the caller instead (no oversubscription). The decoded
+    // values do not depend on the thread count.
+    opj_codec_set_threads(codec, info.frames == 1 ? std::max(1, opj_get_num_cpus()) : 1);
     if (!opj_read_header(stream, codec, &image) || image == nullptr) {
         std::string why = opj_error.empty() ? "invalid header" : opj_error;
         cleanup();
@@ -801,15 +804,14 @@ angio_dcm_status decode_with_dcmtk(angio_dcm_file *file, Uint32 frame, int32_t *
         }
         if (file->codec == Codec::jpeg || file->codec == Codec::jpegls) {
             // Read the codestream header to know the decoded sample width and to refuse a
-            // stream whose dimensions disagree with Rows/Columns before decoding it.
-            Uint32 peek_length = std::min<Uint32>(item->getLength(), 65536);
-            std::vector<Uint8> head(peek_length);
-            DcmFileCache cache;
-            if (peek_length == 0 ||
-                item->getPartialValue(head.data(), 0, peek_length, &cache, EBO_LittleEndian).bad()) {
+            // stream whose dimensions disagree with Rows/Columns before decoding it. The
+            // fragment is loaded into memory here once; DCMTK's decoder then reuses it.
+            Uint8 *fragment_data = nullptr;
+            const Uint32 fragment_length = item->getLength();
+            if (fragment_length == 0 || item->getUint8Array(fragment_data).bad() || fragment_data == nullptr) {
                 return file->fail(ANGIO_DCM_TRUNCATED, "cannot read the frame's first fragment");
             }
-            JpegHeader header = scan_jpeg_header(head.data(), head.size());
+            JpegHeader header = scan_jpeg_header(fragment_data, fragment_length);
             if (!header.found) {
                 return file->fail(ANGIO_DCM_DECODE_FAILED, "frame " + std::to_string(frame) +
                                                                ": no JPEG start-of-frame marker in its first fragment");
