@@ -79,7 +79,7 @@ public struct VesselnessResult: Sendable, Equatable {
     /// The c (gamma) actually used (the automatic value when none was given).
     public var gamma: Double
 
-    public init(response: GrayImage, bestScale: GrayImage, gamma: Double) {
+    public init(response: GrayImage, bestScale: GrayImage, gamma: Double = 1) {
         self.response = response
         self.bestScale = bestScale
         self.gamma = gamma

@@ -77,6 +77,16 @@ final class SegmentationTests: XCTestCase {
         XCTAssertEqual(VesselSegmentation.segment(GrayImage(width: 50, height: 40, fill: 7)).mask.count, 0)
         XCTAssertEqual(VesselSegmentation.segment(GrayImage(width: 0, height: 0)).mask.count, 0)
         XCTAssertEqual(VesselSegmentation.segment(GrayImage(width: 3, height: 1, fill: 1)).mask.count, 0)
+        var random = SeededRandom(seed: 2)
+        for (width, height) in [(1, 1), (1, 50), (50, 1), (2, 2), (7, 300)] {
+            let noise = GrayImage(width: width, height: height, pixels: (0..<(width * height)).map { _ in Float(100 + random.gaussian()) })
+            let result = VesselSegmentation.segment(noise)
+            XCTAssertEqual(result.mask.width, width)
+            _ = Centerlines.extract(from: result.mask)
+            _ = FrameSelection.opacificationScore(noise)
+            _ = MinimalPath.find(cost: MinimalPath.costImage(fromVesselness: result.vesselness.response),
+                                 from: Point2D(x: 0, y: 0), to: Point2D(x: Double(width - 1), y: Double(height - 1)))
+        }
         var withNaN = Phantoms.coronaryLike(size: 64).render()
         withNaN.pixels[100] = .nan; withNaN.pixels[200] = .infinity
         let result = VesselSegmentation.segment(withNaN)
