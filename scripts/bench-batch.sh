@@ -20,7 +20,7 @@ if [ ! -f "$dir/.complete" ]; then
     anatomy=coronary; [ $((i % 4)) -eq 0 ] && anatomy=peripheral
     calibration=imager-magnification; [ $((i % 5)) -eq 0 ] && calibration=pixel-spacing
     "$bin" phantom --seed "$i" --size 512 --frames 30 --stenosis $((30 + (i * 7) % 50)) --anatomy "$anatomy" \
-      --calibration "$calibration" --out "$dir/run$(printf %03d "$i").dcm" >/dev/null
+      --calibration "$calibration" --out "$dir/run$(printf %03d "$i").dcm" >/dev/null 2>&1 || echo "phantom $i failed" >&2
   done
   touch "$dir/.complete"
 fi

@@ -129,6 +129,18 @@ public struct AnnotatedImageRenderer: Sendable {
         return String(format: "%.1f px", pixels)
     }
 
+    /// Short, readable names of the calibration sources (`CalibrationSource` raw values).
+    static func calibrationLabel(_ source: String) -> String {
+        switch source {
+        case "imagerPixelSpacingMagnification": return "imager spacing / mag."
+        case "imagerPixelSpacingGeometry": return "imager spacing, SID/SOD"
+        case "pixelSpacing": return "Pixel Spacing"
+        case "user": return "user value"
+        case "none": return ""
+        default: return source
+        }
+    }
+
     static func formatPercent(_ value: Double) -> String {
         value.isFinite ? String(format: "%.0f%%", value) : "n/a"
     }
@@ -318,12 +330,12 @@ public struct AnnotatedImageRenderer: Sendable {
             first = Self.truncateMiddle(first, maxCharacters: maxCharacters)
         }
         var second: String
+        let source = scene.calibrationSource.map(Self.calibrationLabel) ?? ""
         if let mmPerPixel = scene.mmPerPixel, mmPerPixel > 0 {
-            second = String(format: "%.4f mm/px", mmPerPixel)
-            if let source = scene.calibrationSource, !source.isEmpty { second += " (\(source))" }
+            second = String(format: "%.4g mm/px", mmPerPixel)
+            if !source.isEmpty { second += " (\(source))" }
         } else {
-            second = "uncalibrated"
-            if let source = scene.calibrationSource, !source.isEmpty { second += " (\(source))" }
+            second = "uncalibrated: lengths in px"
         }
         if !scene.notes.isEmpty { second += "; " + scene.notes.joined(separator: "; ") }
         canvas.drawText(first, x: margin, y: margin, scale: textScale, color: .white)

@@ -150,7 +150,8 @@ public enum InputDiscovery {
                 if name.hasPrefix(".") { continue }
                 try walk(folder, relative: childRelative, excluded: excluded, into: &files)
             } else if type == S_IFREG {
-                if AtomicFile.isTemporaryName(name) { continue }
+                // Hidden files (.DS_Store, markers, our temporaries) are not inputs.
+                if name.hasPrefix(".") || AtomicFile.isTemporaryName(name) { continue }
                 files.append(childRelative)
             } else if type == S_IFLNK {
                 // Follow links to files; do not descend into linked folders (avoids cycles).
@@ -184,9 +185,9 @@ public enum DICOMSniffer {
 
     public static func classify(path: String) -> Kind {
         guard let handle = FileHandle(forReadingAtPath: path) else { return .unreadable }
-        let readable = (try? handle.read(upToCount: 1)) != nil
-        try? handle.close()
-        guard readable else { return .unreadable }
+        defer { try? handle.close() }
+        // An empty file reads as nil (not an error): it is simply not DICOM.
+        do { _ = try handle.read(upToCount: 1) } catch { return .unreadable }
         return AngiogramFile.isLikelyDICOM(path: path) ? .dicom : .notDICOM
     }
 }
