@@ -80,7 +80,8 @@ public enum VesselSegmentation {
     /// Steps:
     /// 1. background flattening (`BackgroundFlattening.flatten`, radius `flatteningRadius`);
     /// 2. Frangi vesselness on the flattened frame;
-    /// 0. collimator shutters are found (`ExposureField`) and excluded;
+    /// 0. collimator shutters are found (`ExposureField`) and excluded (no detection within
+    ///    2 x the largest scale of a shutter);
     /// 3. detection by hysteresis: seeds V >= high, grown through 8-connected V >= low, with
     ///    high = max(highFloor, median(V) + highSigmas x 1.4826 MAD(V)) and
     ///    low = max(lowFloor, median(V) + lowSigmas x 1.4826 MAD(V)), low <= high; only ridge
@@ -115,7 +116,13 @@ public enum VesselSegmentation {
         }
         let vesselness = Vesselness.frangi(flattened, parameters: parameters.vesselness, threads: parameters.threads)
         var response = vesselness.response.pixels
-        if let field { for i in response.indices where field.bits[i] == 0 { response[i] = 0 } }
+        if let field, field.count < field.bits.count {
+            // No detection within 2 x the largest scale of a shutter: the blade's penumbra and
+            // the field rim (often a bright band then a dark line) respond like vessels.
+            let reach = 2 * (parameters.vesselness.scales.filter { $0.isFinite && $0 > 0 }.max() ?? 3)
+            let core = Morphology.disc(field, radius: reach, grow: false)
+            for i in response.indices where core.bits[i] == 0 { response[i] = 0 }
+        }
 
         // 3. Hysteresis on robust statistics of the response, restricted to ridge pixels.
         let sign: Float = parameters.vesselness.polarity == .darkOnBright ? -1 : 1
