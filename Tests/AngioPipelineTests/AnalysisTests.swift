@@ -105,6 +105,23 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(visual.lesions.count, record.lesions.count)
     }
 
+    func testValidatorRejectsWrongDocuments() throws {
+        let schema = try validator("analysis.schema.json")
+        let good = AnalysisRecord.failure(path: "x.dcm", code: "ioError", message: "x.dcm: cannot open", options: AnalysisOptions())
+        XCTAssertEqual(try schema.validate(good.jsonData()), [])
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: good.jsonData()) as? [String: Any])
+        object["status"] = "maybe"
+        object["extra"] = 1
+        object.removeValue(forKey: "warnings")
+        let errors = try schema.validate(try JSONSerialization.data(withJSONObject: object))
+        XCTAssertTrue(errors.contains { $0.contains("status") }, "\(errors)")
+        XCTAssertTrue(errors.contains { $0.contains("extra") }, "\(errors)")
+        XCTAssertTrue(errors.contains { $0.contains("warnings") }, "\(errors)")
+        object = try XCTUnwrap(try JSONSerialization.jsonObject(with: good.jsonData()) as? [String: Any])
+        object["schemaVersion"] = 1.5
+        XCTAssertFalse(try schema.validate(try JSONSerialization.data(withJSONObject: object)).isEmpty)
+    }
+
     func testErrorRecordForNonDICOMFile() throws {
         let path = work.appendingPathComponent("notes.dcm").path
         try Data("not a dicom file at all".utf8).write(to: URL(fileURLWithPath: path))
@@ -162,6 +179,29 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(top.minimalLumenDiameter.mm), stenosis.mldMm, accuracy: 0.12)
     }
 
+    func testCatheterCalibrationRecoversPixelSize() throws {
+        for (seed, french) in [(UInt64(15), 6.0), (UInt64(16), 7.0)] {
+            let phantom = try writePhantom(seed: seed) {
+                $0.catheterFrench = french
+                $0.calibration = .none
+            }
+            let catheter = try XCTUnwrap(phantom.truth.catheter)
+            let inside = catheter.path.filter { $0.x >= 20 && $0.y >= 20 && $0.x <= 300 && $0.y <= 300 }
+            XCTAssertGreaterThan(inside.count, 80, "catheter visible")
+            // Two points on the catheter, away from the image border and from the ostium.
+            let start = inside[inside.count / 5], end = inside[inside.count * 3 / 5]
+            var options = AnalysisOptions()
+            options.catheter = CatheterSpec(start: start, end: end, frenchSize: french)
+            let record = SingleFileAnalysis.analyze(path: phantom.path, options: options).record
+            XCTAssertEqual(record.status, "ok", "\(String(describing: record.error))")
+            XCTAssertEqual(record.calibration?.source, "catheter")
+            let mmPerPixel = try XCTUnwrap(record.calibration?.mmPerPixel)
+            XCTAssertEqual(mmPerPixel, 0.16, accuracy: 0.16 * 0.03, "seed \(seed), \(french) F")
+            XCTAssertGreaterThan(try XCTUnwrap(record.calibration?.relativeUncertainty), 0)
+            XCTAssertNotNil(record.lesions.first?.minimalLumenDiameter.mm)
+        }
+    }
+
     // MARK: accuracy on variants (DICOM round trip)
 
     /// Two phantoms of each variant (reference, MONOCHROME1, 8-bit, JPEG-LS, normal, pre/post,
@@ -178,8 +218,10 @@ final class AnalysisTests: XCTestCase {
         for c in cases where c.variant == .prePostPair {
             if let t = c.trueAcuteGainMm, let m = c.measuredAcuteGainMm { XCTAssertEqual(m, t, accuracy: 0.2, "seed \(c.seed)") }
         }
+        // Lossless variants must match the reference; lossy 8-bit JPEG is allowed more.
         for (name, error) in summary.mldErrorMeanByVariant {
-            XCTAssertLessThanOrEqual(abs(error), 0.15, "variant \(name)")
+            let bound = name == AccuracyStudy.Variant.jpegBaseline.name ? 0.25 : 0.15
+            XCTAssertLessThanOrEqual(abs(error), bound, "variant \(name)")
         }
     }
 }

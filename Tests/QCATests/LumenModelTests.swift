@@ -74,16 +74,26 @@ final class LumenModelTests: XCTestCase {
         XCTAssertGreaterThan(fit.radiusUncertainty, 0.002)
     }
 
-    func testRobustFitIgnoresNeighbouringVessel() throws {
+    func testWindowLimitAndRobustFitIgnoreNeighbouringVessel() throws {
         let distances = stride(from: -15.0, through: 15.0, by: 0.25).map { $0 }
         let truth = LumenModel(background: 1000, backgroundSlope: 0, attenuation: 0.03, center: 0, radius: 4, sigma: 1)
-        let neighbour = LumenModel(background: 1, backgroundSlope: 0, attenuation: 0.03, center: 12.5, radius: 2.5, sigma: 1)
-        let values = distances.map { truth.value(at: $0) * neighbour.value(at: $0) }
+        let neighbour = LumenModel(background: 1, backgroundSlope: 0, attenuation: 0.03, center: 11, radius: 2.5, sigma: 1)
+        var generator = SplitMix(seed: 5)
+        let values = distances.map { truth.value(at: $0) * neighbour.value(at: $0) + 2 * generator.gaussian() }
         let samples = ProfileSamples(distance: distances, value: values)
+        let depth = 1000 * (1 - exp(-2 * 0.03 * 4.0))
+        let limits = ProfileWindowLimits.find(samples, window: 15, center: 0, radius: 4, sigma: 1, depth: depth,
+                                              pixelNoise: 2, pixelsPerUnitLength: 4)
+        XCTAssertLessThan(limits.upper, 9, "window cut before the neighbour")
+        XCTAssertEqual(limits.lower, -15, accuracy: 0.6, "no cut on the free side")
+        var kept = ProfileSamples()
+        for i in 0..<samples.count where samples.distance[i] >= limits.lower && samples.distance[i] <= limits.upper {
+            kept.distance.append(samples.distance[i]); kept.value.append(samples.value[i])
+        }
         var initial = truth
         initial.radius = 5
-        let fit = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: [.center, .radius], maxRadius: 30))
-        XCTAssertEqual(fit.model.radius, 4, accuracy: 0.15)
+        let fit = try XCTUnwrap(LumenFitter.fit(kept, initial: initial, free: [.center, .radius], maxRadius: 30))
+        XCTAssertEqual(fit.model.radius, 4, accuracy: 0.1)
     }
 }
 

@@ -59,8 +59,9 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(lesion.percentDiameterStenosis, 50, accuracy: 0.5)
         XCTAssertEqual(lesion.percentAreaStenosis, 75, accuracy: 0.8)
         XCTAssertEqual(lesion.referenceDiameter, 16 - 2 * 120.0 / 200, accuracy: 0.05)
-        // Boundaries where D recovers to 95 % of the reference: w = 0.1 -> |u| = acos(-0.6)/(2 pi).
-        let expected = 2 * acos(-0.6) / (2 * Double.pi) * 60
+        // Boundaries where D recovers to 95 % of the reference: 0.5 w = 0.05, w = 0.1,
+        // (1 + cos 2 pi u) / 2 = 0.1 -> |u| = acos(-0.8) / (2 pi).
+        let expected = 2 * acos(-0.8) / (2 * Double.pi) * 60
         XCTAssertEqual(lesion.length, expected, accuracy: 1.0)
         XCTAssertEqual(lesion.mldPosition.x, 20 + 120, accuracy: 0.6)
     }

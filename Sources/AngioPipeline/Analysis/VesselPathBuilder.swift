@@ -17,6 +17,8 @@ import VesselCore
 /// endpoint) for the end-zone exclusion.
 enum VesselPathBuilder {
     static let maximumGap = 40.0
+    /// Side segments shorter than this (px) at a junction are treated as skeleton spurs.
+    static let minimumBranchLength = 15.0
     static let junctionPairingCosine = cos(140.0 * Double.pi / 180)
     static let gapAlignmentCosine = cos(35.0 * Double.pi / 180)
     /// Arc length (px) used to estimate the direction of a segment at its end.
@@ -111,6 +113,13 @@ enum VesselPathBuilder {
             bridges[b] = route.reversed()
         }
 
+        // A junction whose other segments are all short spurs (skeleton noise, often at a
+        // tight stenosis) does not disturb the profiles: no junction zone there.
+        func hasRealBranch(at node: Int, besides: Set<Int>) -> Bool {
+            guard let ends = endsAtNode[node] else { return false }
+            return ends.contains { !besides.contains($0.segment) && segments[$0.segment].length >= minimumBranchLength }
+        }
+
         // 3. Walk the chains.
         var used = [Bool](repeating: false, count: segments.count)
         var result: [VesselPath] = []
@@ -139,7 +148,9 @@ enum VesselPathBuilder {
                 endKind = kind(exit)
                 guard let next = partner[exit], !used[next.segment] else { break }
                 if let bridge = bridges[exit] { points.append(contentsOf: bridge.dropFirst()) }
-                else { junctions.append(position(exit)) }
+                else if hasRealBranch(at: nodeId(exit), besides: [exit.segment, next.segment]) {
+                    junctions.append(position(exit))
+                }
                 entry = next
             }
             let length = zip(points, points.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
