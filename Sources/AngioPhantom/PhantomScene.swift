@@ -48,8 +48,8 @@ struct Scene: Sendable {
             // moves < 2.5 px across a pixel, which 1.5 x reach + 2 px guarantees.
             let bend = curve.minimumCurvatureRadius()
             if bend < 1.5 * tube.reach + 2 {
-                throw PhantomError(String(format: "vessels[%d] bends with a %.1f px radius, tighter than its %.1f px lumen radius; smooth its control points",
-                                          index, bend, tube.reach))
+                throw PhantomError(String(format: "vessels[%d] bends with a %.1f px radius; its %.1f px lumen radius needs at least %.1f px (1.5 x radius + 2); smooth its control points",
+                                          index, bend, tube.reach, 1.5 * tube.reach + 2))
             }
             curves.append(curve); profiles.append(profile); tubes.append(tube)
         }
@@ -65,8 +65,8 @@ struct Scene: Sendable {
                                   sharesMainDepthPlane: true, width: spec.width, height: spec.height)
             let bend = curve.minimumCurvatureRadius()
             if bend < 1.5 * tube.reach + 2 {
-                throw PhantomError(String(format: "catheter bends with a %.1f px radius, tighter than its %.1f px radius",
-                                          bend, tube.reach))
+                throw PhantomError(String(format: "catheter bends with a %.1f px radius; its %.1f px radius needs at least %.1f px (1.5 x radius + 2)",
+                                          bend, tube.reach, 1.5 * tube.reach + 2))
             }
             tubes.append(tube)
             catheterCurve = curve

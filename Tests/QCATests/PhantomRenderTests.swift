@@ -52,6 +52,47 @@ final class PhantomRenderTests: XCTestCase {
         }
     }
 
+    func testCurvedVesselProfilesAlongTruthNormalsHaveTheLumenArea() throws {
+        // A tortuous vessel: along the truth normal at any sample, the attenuation integral is
+        // mu * pi * r^2 with r from the truth, i.e. truth centreline, normal and diameter agree
+        // with what was rendered.
+        var spec = PhantomSpec(seed: 5, width: 160, height: 160)
+        spec.background = .flat(attenuation: 1.0)
+        spec.noise = .none
+        spec.focalSpotBlurSigmaPx = 0
+        spec.vessels = [PhantomVessel(
+            controlPoints: [Point2D(x: -10, y: 30), Point2D(x: 50, y: 35), Point2D(x: 95, y: 75),
+                            Point2D(x: 110, y: 125), Point2D(x: 170, y: 150)],
+            referenceDiameterMm: 2.4, taperMmPerMm: 0.005)]
+        let rendering = try PhantomGenerator.render(spec)
+        let image = rendering.transmissionFrames[0]
+        let vessel = try XCTUnwrap(rendering.truth.vessels.first)
+        func attenuation(_ x: Double, _ y: Double) -> Double {
+            // Bilinear interpolation of -ln(T / T_background).
+            let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
+            let fx = x - Double(x0), fy = y - Double(y0)
+            func a(_ i: Int, _ j: Int) -> Double { -log(Double(image[x: i, y: j]) / exp(-1.0)) }
+            return (1 - fy) * ((1 - fx) * a(x0, y0) + fx * a(x0 + 1, y0)) + fy * ((1 - fx) * a(x0, y0 + 1) + fx * a(x0 + 1, y0 + 1))
+        }
+        var checked = 0
+        for index in stride(from: 20, to: vessel.centerline.count - 20, by: 25) {
+            let c = vessel.centerline[index]
+            guard c.x > 15, c.y > 15, c.x < 145, c.y < 145 else { continue }
+            let before = vessel.centerline[index - 2], after = vessel.centerline[index + 2]
+            let tx = after.x - before.x, ty = after.y - before.y, n = hypot(tx, ty)
+            let nx = -ty / n, ny = tx / n
+            let r = vessel.diameterPx[index] / 2
+            var integral = 0.0
+            let step = 0.05
+            var u = -(r + 3)
+            while u <= r + 3 { integral += attenuation(c.x + u * nx, c.y + u * ny) * step; u += step }
+            let expected = spec.contrastAttenuationPerMm * spec.mmPerPixel * Double.pi * r * r
+            XCTAssertEqual(integral, expected, accuracy: expected * 0.005, "sample \(index)")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 5)
+    }
+
     func testRenderedProfileMatchesAnalyticPixelAverage() throws {
         // Pixel value = mean over the pixel of exp(-mu * 2 sqrt(r^2 - d^2)); integrate that
         // independently at 4000 points per pixel and compare every row of one column.
