@@ -23,6 +23,7 @@ public struct PhantomScenario: Codable, Sendable, Equatable {
     /// Lesion centre as a fraction of the main vessel's arc length; nil = drawn from the seed.
     public var lesionPosition: Double? = nil
     public var eccentricity: Double = 0
+    public var lesionShape: PhantomStenosisShape = .cosine
     public var taperMmPerMm: Double = 0
     public var branches: Int = 1
     public var crossing: Bool = false
@@ -247,7 +248,7 @@ extension PhantomGenerator {
         let position = scenario.lesionPosition ?? (0.38 + 0.24 * layout[9])
         let stenosis = scenario.stenosisPercent > 0
             ? PhantomStenosis(percentDiameter: scenario.stenosisPercent, lengthMm: scenario.lesionLengthMm,
-                              position: position, eccentricity: scenario.eccentricity)
+                              position: position, eccentricity: scenario.eccentricity, shape: scenario.lesionShape)
             : nil
         return PhantomVessel(kind: .main, controlPoints: points, referenceDiameterMm: scenario.diameterMm,
                              taperMmPerMm: scenario.taperMmPerMm, stenosis: stenosis)

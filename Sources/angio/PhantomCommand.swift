@@ -51,6 +51,9 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .long, help: "Lesion eccentricity -1...1 (0 concentric, 1 one wall flat). Default 0.")
     var eccentricity: Double?
 
+    @Option(name: .customLong("lesion-shape"), help: "Longitudinal lesion profile: cosine or flat-neck. Default cosine.")
+    var lesionShape: String?
+
     @Option(name: .long, help: "Diameter taper in mm per mm of length. Default 0.")
     var taper: Double?
 
@@ -130,6 +133,7 @@ struct PhantomCommand: ParsableCommand {
         if lesionLength != nil { given.append("--lesion-length") }
         if lesionPosition != nil { given.append("--lesion-position") }
         if eccentricity != nil { given.append("--eccentricity") }
+        if lesionShape != nil { given.append("--lesion-shape") }
         if taper != nil { given.append("--taper") }
         if branches != nil { given.append("--branches") }
         if crossing { given.append("--crossing") }
@@ -265,6 +269,13 @@ struct PhantomCommand: ParsableCommand {
             if let lesionLength { scenario.lesionLengthMm = lesionLength }
             scenario.lesionPosition = lesionPosition
             if let eccentricity { scenario.eccentricity = eccentricity }
+            if let lesionShape {
+                switch lesionShape {
+                case "cosine": scenario.lesionShape = .cosine
+                case "flat-neck", "flatNeck": scenario.lesionShape = .flatNeck
+                default: throw ValidationError("--lesion-shape must be cosine or flat-neck (got '\(lesionShape)')")
+                }
+            }
             if let taper { scenario.taperMmPerMm = taper }
             if let branches { scenario.branches = branches }
             scenario.crossing = crossing

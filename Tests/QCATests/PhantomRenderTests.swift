@@ -155,6 +155,20 @@ final class PhantomRenderTests: XCTestCase {
                        expected, accuracy: expected * 0.01)
     }
 
+    func testFlatNeckLesionHasAConstantMinimumOverItsMiddleThird() throws {
+        let stenosis = PhantomStenosis(percentDiameter: 70, lengthMm: 9, position: 0.5, shape: .flatNeck)
+        let spec = straightVesselSpec(diameterMm: 3.0, stenosis: stenosis)
+        let vessel = try XCTUnwrap(try PhantomGenerator.render(spec).truth.vessels.first)
+        let lesion = try XCTUnwrap(vessel.stenosis)
+        XCTAssertEqual(lesion.mldMm, 0.9, accuracy: 1e-9)
+        let centre = vessel.lengthPx / 2, neckHalf = 9 / spec.mmPerPixel / 6
+        let neck = vessel.arcLengthPx.indices.filter { abs(vessel.arcLengthPx[$0] - centre) < neckHalf - 0.5 }
+        XCTAssertGreaterThan(neck.count, 20)
+        for index in neck { XCTAssertEqual(vessel.diameterMm[index], 0.9, accuracy: 1e-5) }
+        let shoulder = vessel.arcLengthPx.indices.filter { abs(vessel.arcLengthPx[$0] - centre) > neckHalf + 2 && abs(vessel.arcLengthPx[$0] - centre) < 3 * neckHalf - 2 }
+        for index in shoulder { XCTAssertGreaterThan(vessel.diameterMm[index], 0.9 + 1e-4) }
+    }
+
     func testTaperedStenosisTruthIsTheMinimumOfTheRenderedGeometry() throws {
         let stenosis = PhantomStenosis(percentDiameter: 50, lengthMm: 8, position: 0.5)
         let spec = straightVesselSpec(diameterMm: 3.5, stenosis: stenosis, taper: 0.02, size: 128)
