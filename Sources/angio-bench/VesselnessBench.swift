@@ -8,7 +8,8 @@ import VesselCore
 /// Times `Vesselness.frangi` (dark ridges, automatic c, sigma^2 normalisation) on a
 /// deterministic synthetic N x N frame and prints one JSON line:
 /// {"workload","size","threads","scales","repeat","medianSeconds","minSeconds","maxSeconds",
-///  "megapixelsPerSecond","checksum"}. One untimed warm-up run precedes the K timed runs.
+///  "medianCPUSeconds","megapixelsPerSecond","checksum"}. CPU seconds (all threads of the process)
+/// are reported too because on a shared machine wall time also measures the other load. One untimed warm-up run precedes the K timed runs.
 /// `--write-frame` also writes the frame as float32 little-endian raw so that
 /// scripts/bench-vesselness.sh feeds exactly the same pixels to scikit-image and ITK;
 /// `--write-response` writes the response computed with scikit-image's conventions
@@ -80,15 +81,18 @@ func runVesselnessBench(_ arguments: [String]) -> Int32 {
     let threadCount = RowBands.threadCount(threads)
     var checksum = Vesselness.frangi(frame, parameters: parameters, threads: threadCount).response.pixels
         .reduce(0.0) { $0 + Double($1) } // warm-up (page faults, caches)
-    var times: [Double] = []
+    var times: [Double] = [], cpuTimes: [Double] = []
     for _ in 0..<repeatCount {
+        let cpuStart = processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let result = Vesselness.frangi(frame, parameters: parameters, threads: threadCount)
         let stop = DispatchTime.now().uptimeNanoseconds
+        cpuTimes.append(processCPUSeconds() - cpuStart)
         times.append(Double(stop - start) / 1e9)
         checksum = Double(result.response.pixels[result.response.count / 3])
     }
     times.sort()
+    cpuTimes.sort()
     let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let scaleText = scales.map { $0 == $0.rounded() ? String(Int($0)) : String($0) }.joined(separator: ",")
     let megapixels = Double(size * size) / 1e6
@@ -96,6 +100,7 @@ func runVesselnessBench(_ arguments: [String]) -> Int32 {
         {"workload":"vesselness","size":\(size),"threads":\(threadCount),"scales":"\(scaleText)",\
         "repeat":\(repeatCount),"medianSeconds":\(String(format: "%.6f", median)),\
         "minSeconds":\(String(format: "%.6f", times.first ?? 0)),"maxSeconds":\(String(format: "%.6f", times.last ?? 0)),\
+        "medianCPUSeconds":\(String(format: "%.6f", cpuTimes[cpuTimes.count / 2])),\
         "megapixelsPerSecond":\(String(format: "%.1f", megapixels / median)),"checksum":\(String(format: "%.6g", checksum))}
         """)
     return 0
@@ -132,4 +137,11 @@ func syntheticAngiogram(size: Int) -> GrayImage {
         }
     }
     return GrayImage(width: size, height: size, pixels: pixels)
+}
+
+/// CPU time consumed so far by this process, all threads (CLOCK_PROCESS_CPUTIME_ID).
+func processCPUSeconds() -> Double {
+    var spec = timespec()
+    guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec) == 0 else { return 0 }
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
