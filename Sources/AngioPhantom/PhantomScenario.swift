@@ -10,9 +10,10 @@ public enum PhantomAnatomy: String, Codable, Sendable, CaseIterable {
 }
 
 /// High-level description of a phantom (what `angio phantom` flags set). The vessel layout is
-/// a deterministic function of `seed` and `anatomy` only, so changing the stenosis, noise,
-/// encoding or calibration keeps the same vessels: `--stenosis 70` and `--stenosis 20` with
-/// the same seed are a pre/post pair of the same artery.
+/// a deterministic function of `seed`, `anatomy`, `size`, `diameterMm` and the lesion's
+/// position and length, so changing the stenosis severity, noise, encoding or calibration keeps
+/// the same vessels: `--stenosis 70` and `--stenosis 20` with the same seed are a pre/post pair
+/// of the same artery.
 public struct PhantomScenario: Codable, Sendable, Equatable {
     public var anatomy: PhantomAnatomy = .coronary
     public var size: Int = 512

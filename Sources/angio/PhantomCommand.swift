@@ -9,8 +9,9 @@ struct PhantomCommand: ParsableCommand {
         commandName: "phantom",
         abstract: "Write a synthetic angiogram of known geometry (DICOM) and its ground truth (JSON).",
         discussion: """
-            The vessel layout depends only on --seed and --anatomy, so runs that differ in \
-            stenosis, noise, encoding or calibration show the same artery. A pre/post dilation \
+            The vessel layout depends on --seed, --anatomy, --size, --diameter and the lesion's \
+            position and length, never on the stenosis severity, noise, encoding or \
+            calibration: runs differing only in those show the same artery. A pre/post dilation \
             pair: `angio phantom --seed 5 --stenosis 75 --out pre.dcm --truth pre.json` then \
             `angio phantom --post-of pre.json --stenosis 20 --out post.dcm --truth post.json` \
             (same patient, study and vessel; new series, independent noise). \
