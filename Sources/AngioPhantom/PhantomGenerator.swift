@@ -328,7 +328,8 @@ public enum PhantomGenerator {
         case .linear: value = m * transmission / whiteLevel
         case .logarithmic: value = m * (1 + log(max(transmission, 1e-30) / whiteLevel) / 4)
         }
-        value = min(max(value, 0), m)
+        // Defensive: a non-finite value (impossible for validated specs) maps to black, never traps.
+        value = value.isFinite ? min(max(value, 0), m) : 0
         return spec.photometric == .monochrome1 ? m - value : value
     }
 
