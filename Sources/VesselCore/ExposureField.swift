@@ -32,6 +32,7 @@ public enum ExposureField {
             index += step
         }
         sample.sort()
+        guard !sample.isEmpty else { return field }
         let median = sample[sample.count / 2]
         guard median > low else { return field }
         let limit = low + 0.03 * (median - low)
