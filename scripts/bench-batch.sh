@@ -34,7 +34,10 @@ python3 - "$one" "$two" <<'PY'
 import json, sys
 one, two = (json.loads(s) for s in sys.argv[1:3])
 print(f"files/s: 1 job {one['filesPerSecond']:.3f}, 2 jobs {two['filesPerSecond']:.3f}, "
-      f"speed-up {two['filesPerSecond'] / one['filesPerSecond']:.2f}x")
+      f"speed-up {two['filesPerSecond'] / one['filesPerSecond']:.2f}x; "
+      f"CPU s/file: 1 job {one['cpuSecondsPerFile']:.3f}, 2 jobs {two['cpuSecondsPerFile']:.3f}")
+load = open('/proc/loadavg').read().split()[0] if __import__('os').path.exists('/proc/loadavg') else '?'
+print(f"load average at the end: {load} (on a busy machine the wall-clock speed-up understates the 2-job gain)")
 for label, run in (("1 job", one), ("2 jobs", two)):
     split = ", ".join(f"{k} {100 * v:.1f}%" for k, v in run["stageFraction"].items())
     print(f"stage split ({label}): {split}")

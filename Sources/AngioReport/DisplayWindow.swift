@@ -12,14 +12,24 @@ public enum DisplayWindow {
     }
 
     /// The percentile window of `image`; degenerate (flat) images get a unit-wide window.
+    /// Large frames are subsampled on a fixed stride (at most ~65 k samples are sorted), which
+    /// is deterministic and estimates a display window far better than one grey level.
     public static func percentileWindow(of image: GrayImage, lowFraction: Double = 0.005,
                                         highFraction: Double = 0.995) -> Window {
-        var finite = image.pixels.filter { $0.isFinite }
-        guard !finite.isEmpty else { return Window(low: 0, high: 1) }
-        finite.sort()
-        let lastIndex = finite.count - 1
-        let low = finite[max(0, min(lastIndex, Int((Double(lastIndex) * lowFraction).rounded())))]
-        var high = finite[max(0, min(lastIndex, Int((Double(lastIndex) * highFraction).rounded())))]
+        let stride = max(1, image.pixels.count / 65_536)
+        var samples: [Float] = []
+        samples.reserveCapacity(image.pixels.count / stride + 1)
+        var index = 0
+        while index < image.pixels.count {
+            let value = image.pixels[index]
+            if value.isFinite { samples.append(value) }
+            index += stride
+        }
+        guard !samples.isEmpty else { return Window(low: 0, high: 1) }
+        samples.sort()
+        let lastIndex = samples.count - 1
+        let low = samples[max(0, min(lastIndex, Int((Double(lastIndex) * lowFraction).rounded())))]
+        var high = samples[max(0, min(lastIndex, Int((Double(lastIndex) * highFraction).rounded())))]
         if !(high > low) { high = low + 1 }
         return Window(low: low, high: high)
     }

@@ -36,6 +36,19 @@ func runBatchBench(_ arguments: [String]) -> Int32 {
     guard let directory else { return fail("--dir is required") }
     let outputRoot = output ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("angio-bench-batch-\(getpid())")
 
+    // CPU time (user + system) of the process: on a shared, loaded machine wall time varies
+    // with the neighbours, CPU seconds per file much less.
+    func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+    let cpuStart = cpuSeconds()
     var walls: [Double] = []
     var last: BatchRunSummary?
     for run in 0..<repeats {
@@ -57,12 +70,15 @@ func runBatchBench(_ arguments: [String]) -> Int32 {
         return 1
     }
     let median = walls.sorted()[walls.count / 2]
+    let cpuPerRun = (cpuSeconds() - cpuStart) / Double(repeats)
     let stages = summary.stageTotals
     let stageTotal = max(1e-12, stages.reduce(0) { $0 + $1.seconds })
     var fields: [String] = [
         "\"workload\":\"batch\"", "\"size\":\(summary.items.count)", "\"threads\":\(jobs)",
         String(format: "\"medianSeconds\":%.4f", median),
         String(format: "\"filesPerSecond\":%.4f", Double(summary.items.count) / median),
+        String(format: "\"cpuSeconds\":%.3f", cpuPerRun),
+        String(format: "\"cpuSecondsPerFile\":%.4f", cpuPerRun / Double(summary.items.count)),
         "\"ok\":\(summary.okCount)", "\"failed\":\(summary.failedCount)", "\"repeats\":\(repeats)",
     ]
     fields.append("\"stageSeconds\":{" + stages.map { String(format: "\"%@\":%.4f", $0.stage, $0.seconds) }.joined(separator: ",") + "}")
