@@ -78,23 +78,24 @@ public struct SegmentationResult: Sendable {
 /// Binary vessel (and catheter) mask from a grey frame.
 public enum VesselSegmentation {
     /// Steps:
-    /// 1. background flattening (`BackgroundFlattening.flatten`, radius `flatteningRadius`);
-    /// 2. Frangi vesselness on the flattened frame;
-    /// 0. collimator shutters are found (`ExposureField`) and excluded (no detection within
+    /// 1. collimator shutters are found (`ExposureField`) and excluded (no detection within
     ///    2 x the largest scale of a shutter);
+    /// 2. background flattening (`BackgroundFlattening.flatten`, black top-hat of radius
+    ///    `flatteningRadius`, output in units of the local noise) and Frangi vesselness on it;
     /// 3. detection by hysteresis: seeds V >= high, grown through 8-connected V >= low, with
     ///    high = max(highFloor, median(V) + highSigmas x 1.4826 MAD(V)) and
     ///    low = max(lowFloor, median(V) + lowSigmas x 1.4826 MAD(V)), low <= high; only ridge
     ///    pixels take part (`ridgeContrast` >= minimumRidgeContrast x robust noise of the
-    ///    darkness; seeds >= seedRidgeContrast x noise), which drops the false "vessels" Frangi reports along
-    ///    step edges (shutters, wedge filters, heart and diaphragm borders);
-    ///    detected components under `minimumComponentArea` px are dropped;
+    ///    darkness; seeds >= seedRidgeContrast x noise), which drops the false "vessels"
+    ///    Frangi reports along step edges (shutters, wedge filters, heart and diaphragm
+    ///    borders); detected components under `minimumComponentArea` px are dropped;
     /// 4. lumen boundary: within 2 x (largest scale) px of a detection, pixels whose darkness
     ///    relative to the local surrounding background is >= `edgeFraction` x the local core
     ///    darkness (max relative darkness of detected pixels within 1.5 x largest scale) and
     ///    positive; only lumen components touching a detection are kept;
     /// 5. holes up to `maximumHoleArea` px filled, one 3x3 majority pass, small components removed.
-    /// Both contrast-filled vessels and the catheter are dark tubes and are kept.
+    /// Both contrast-filled vessels and the catheter are dark tubes and are kept. The result
+    /// does not depend on `threads`.
     public static func segment(_ image: GrayImage, parameters: SegmentationParameters = .init()) -> SegmentationResult {
         let width = image.width, height = image.height
         guard !image.isEmpty else {
