@@ -116,6 +116,13 @@ public enum PhantomGenerator {
         "explicit", "implicit", "rle", "jpeg-lossless", "jpeg-ls", "jpeg-ls-near", "jpeg-baseline", "jpeg-extended",
     ]
 
+    /// Bounds the spline tables (bounded memory): no centreline may be longer than this.
+    static let maximumPathLengthPx = 20_000.0
+
+    static func polygonLength(_ points: [Point2D]) -> Double {
+        zip(points, points.dropFirst()).reduce(0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
+    }
+
     public static func validate(_ spec: PhantomSpec) throws(PhantomError) {
         func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(PhantomError) {
             if !condition { throw PhantomError(message()) }
@@ -179,6 +186,8 @@ public enum PhantomGenerator {
             try require(vessel.controlPoints.count <= 1000, "\(name) has more than 1000 control points")
             try require(vessel.controlPoints.allSatisfy { $0.x.isFinite && $0.y.isFinite && abs($0.x) < 1e5 && abs($0.y) < 1e5 },
                         "\(name) has a non-finite or far-away control point")
+            try require(polygonLength(vessel.controlPoints) <= maximumPathLengthPx,
+                        "\(name) control polygon is longer than \(Int(maximumPathLengthPx)) px")
             try require(vessel.referenceDiameterMm.isFinite && (0.2...20).contains(vessel.referenceDiameterMm),
                         "\(name).referenceDiameterMm must be 0.2...20 (got \(vessel.referenceDiameterMm))")
             try require(vessel.taperMmPerMm.isFinite && (0...1).contains(vessel.taperMmPerMm),
@@ -214,6 +223,8 @@ public enum PhantomGenerator {
             try require(catheter.controlPoints.count >= 2
                         && catheter.controlPoints.allSatisfy { $0.x.isFinite && $0.y.isFinite && abs($0.x) < 1e5 && abs($0.y) < 1e5 },
                         "catheter needs at least two finite control points")
+            try require(polygonLength(catheter.controlPoints) <= maximumPathLengthPx,
+                        "catheter control polygon is longer than \(Int(maximumPathLengthPx)) px")
             try require(catheter.wallThicknessMm.isFinite && catheter.wallThicknessMm >= 0
                         && catheter.wallThicknessMm < catheter.outerDiameterMm / 2,
                         "catheter.wallThicknessMm must be 0 ... outer radius (got \(catheter.wallThicknessMm))")

@@ -415,6 +415,9 @@ final class PhantomRenderTests: XCTestCase {
         spec.width = 100_000
         XCTAssertTrue(message(spec).contains("width"), message(spec))
         spec = straightVesselSpec()
+        spec.vessels[0].controlPoints = [Point2D(x: -90_000, y: 0), Point2D(x: 90_000, y: 0)]
+        XCTAssertTrue(message(spec).contains("control polygon"), message(spec))
+        spec = straightVesselSpec()
         spec.transferSyntax = "jpeg-2000"
         XCTAssertTrue(message(spec).contains("transferSyntax"), message(spec))
     }
