@@ -37,10 +37,10 @@ if [ "${1:-}" = "--demo" ]; then
   mkdir -p "$out/in"
   for seed in 1 2 3 4 5 6; do
     [ -f "$out/in/run$seed.dcm" ] || "$bin" phantom --seed "$seed" --size 256 --frames 4 --stenosis $((30 + seed * 8)) \
-      --out "$out/in/run$seed.dcm" >/dev/null
+      --out "$out/in/run$seed.dcm" >/dev/null 2>&1
   done
   head -c 3000 "$out/in/run1.dcm" > "$out/in/truncated.dcm"
-  "$bin" analyze "$out/in" --out "$out/report" --quiet || true   # exit 1 expected: one broken file
+  "$bin" analyze "$out/in" --out "$out/report" --quiet 2>/dev/null || true   # exit 1 expected: one broken file
   shoot "$out/report/index.html" "$out/index-screenshot.png" "${3:-1400x1000}"
   exit 0
 fi

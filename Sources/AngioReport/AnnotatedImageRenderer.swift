@@ -130,7 +130,7 @@ public struct AnnotatedImageRenderer: Sendable {
     }
 
     /// Short, readable names of the calibration sources (`CalibrationSource` raw values).
-    static func calibrationLabel(_ source: String) -> String {
+    public static func calibrationLabel(_ source: String) -> String {
         switch source {
         case "imagerPixelSpacingMagnification": return "imager spacing / mag."
         case "imagerPixelSpacingGeometry": return "imager spacing, SID/SOD"

@@ -94,7 +94,8 @@ public enum HTMLIndex {
         cells += integer(row.frameIndex) + integer(row.lesionCount)
         cells += number(row.percentDiameterStenosis, 1) + number(row.mldMM, 2) + number(row.mldPx, 1)
         cells += number(row.referenceMM, 2) + number(row.lesionLengthMM, 1) + number(row.mmPerPixel, 4)
-        cells += "<td>\(escape(row.calibrationSource ?? ""))</td>"
+        let source = row.calibrationSource ?? ""
+        cells += "<td title=\"\(escape(source))\">\(escape(AnnotatedImageRenderer.calibrationLabel(source)))</td>"
         return cells + "</tr>\n"
     }
 
