@@ -67,7 +67,7 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .long, help: "Guide catheter French size (3...12), or 'none'. Default 6.")
     var catheter: String?
 
-    @Option(name: .long, help: "Quantum noise: photons per pixel of the open beam (e.g. 4000), a relative SD at the background (e.g. 2%), or 'none'. Default 4000.")
+    @Option(name: .long, help: "Quantum noise: photons per pixel of the open beam (e.g. 4000), a relative SD at the background (0.02 or 2%), or 'none'. Default 4000.")
     var noise: String?
 
     @Option(name: .long, help: "Focal-spot blur sigma in pixels. Default 1.0.")
@@ -366,10 +366,12 @@ struct PhantomCommand: ParsableCommand {
         if text.hasSuffix("%"), let percent = Double(text.dropLast()), percent.isFinite, percent > 0, percent <= 50 {
             return PhantomNoise(photonsPerPixel: nil, relativeSDAtBackground: percent / 100)
         }
-        if let photons = Double(text), photons.isFinite, photons >= 1, photons <= 1e9 {
-            return PhantomNoise(photonsPerPixel: photons)
+        if let value = Double(text), value.isFinite {
+            // Below one photon per pixel a count makes no sense: read 0 < x <= 0.5 as a relative SD.
+            if value > 0 && value <= 0.5 { return PhantomNoise(photonsPerPixel: nil, relativeSDAtBackground: value) }
+            if value >= 1 && value <= 1e9 { return PhantomNoise(photonsPerPixel: value) }
         }
-        throw ValidationError("--noise must be photons per pixel (1...1e9), a percentage like 2%, or 'none' (got '\(text)')")
+        throw ValidationError("--noise must be photons per pixel (1...1e9), a relative SD (0.02 or 2%), or 'none' (got '\(text)')")
     }
 
     private func decode<T: Decodable>(_ type: T.Type, from path: String, what: String) throws -> T {

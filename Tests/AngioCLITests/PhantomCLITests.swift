@@ -111,6 +111,7 @@ final class PhantomCLITests: XCTestCase {
             (["phantom", "--out", path("x.dcm"), "--transfer-syntax", "jpeg-2000"], "jpeg-2000"),
             (["phantom", "--out", path("x.dcm"), "--calibration", "ruler"], "--calibration"),
             (["phantom", "--out", path("x.dcm"), "--noise", "loud"], "--noise"),
+            (["phantom", "--out", path("x.dcm"), "--noise", "0.7"], "--noise"),
             (["phantom", "--out", path("x.dcm"), "--catheter", "40"], "--catheter"),
             (["phantom", "--out", path("x.dcm"), "--photometric", "RGB"], "--photometric"),
             (["phantom", "--out", path("x.dcm"), "--transfer-syntax", "jpeg-baseline", "--bits", "12"], "jpeg-baseline"),
