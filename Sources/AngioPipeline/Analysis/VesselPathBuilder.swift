@@ -26,6 +26,39 @@ enum VesselPathBuilder {
 
     struct End: Hashable { var segment: Int; var atStart: Bool }
 
+    /// Length (px) of the look-ahead beyond a free end.
+    static let extensionLength = 40.0
+    /// Median cost along an extension must stay below this (normalised vesselness >~ 0.09).
+    static let extensionMaximumMedianCost: Float = 100
+
+    /// Points beyond the free end of `points` (excluding the end itself), ordered outward.
+    static func extend(from points: [Point2D], atStart: Bool, cost: GrayImage) -> [Point2D]? {
+        guard points.count >= 3 else { return nil }
+        let ordered = atStart ? Array(points.reversed()) : points
+        let tip = ordered[ordered.count - 1]
+        var inner = ordered[0]
+        var travelled = 0.0
+        for k in stride(from: ordered.count - 2, through: 0, by: -1) {
+            travelled += hypot(ordered[k + 1].x - ordered[k].x, ordered[k + 1].y - ordered[k].y)
+            if travelled >= directionReach { inner = ordered[k]; break }
+        }
+        let dx = tip.x - inner.x, dy = tip.y - inner.y
+        let norm = hypot(dx, dy)
+        guard norm > 1e-9 else { return nil }
+        let target = Point2D(x: min(max(tip.x + extensionLength * dx / norm, 0), Double(cost.width - 1)),
+                             y: min(max(tip.y + extensionLength * dy / norm, 0), Double(cost.height - 1)))
+        guard hypot(target.x - tip.x, target.y - tip.y) > 8,
+              let route = MinimalPath.find(cost: cost, from: tip, to: target), route.count > 3 else { return nil }
+        var costs: [Float] = []
+        for p in route {
+            let x = min(max(Int(p.x.rounded()), 0), cost.width - 1), y = min(max(Int(p.y.rounded()), 0), cost.height - 1)
+            costs.append(cost[x: x, y: y])
+        }
+        costs.sort()
+        guard costs[costs.count / 2] < extensionMaximumMedianCost else { return nil }
+        return Array(route.dropFirst())
+    }
+
     static func paths(from graph: CenterlineGraph, cost: () -> GrayImage, minimumLength: Double) -> [VesselPath] {
         let segments = graph.segments.filter { $0.points.count >= 2 }
         guard !segments.isEmpty else { return [] }
@@ -152,6 +185,15 @@ enum VesselPathBuilder {
                     junctions.append(position(exit))
                 }
                 entry = next
+            }
+            // 4. Free ends: the segmentation often stops inside a tight or faint lesion. Follow
+            // the vesselness a little further (minimal-cost path towards a point ahead) when
+            // the route stays on vessel-like pixels; profiles there decide what is measurable.
+            if startKind == .endpoint, let ahead = extend(from: points, atStart: true, cost: cost()) {
+                points = ahead.reversed() + points
+            }
+            if endKind == .endpoint, let ahead = extend(from: points, atStart: false, cost: cost()) {
+                points.append(contentsOf: ahead)
             }
             let length = zip(points, points.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
             guard length >= minimumLength, let id = ids.min() else { continue }
