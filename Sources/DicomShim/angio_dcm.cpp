@@ -487,6 +487,14 @@ angio_dcm_status validate_pixel_data(angio_dcm_file *file, uint64_t max_pixel_by
     DcmPixelSequence *sequence = nullptr;
     OFCondition c = file->pixel_data->getEncapsulatedRepresentation(file->xfer, nullptr, sequence);
     if (c.bad() || sequence == nullptr) {
+        // Transfer syntaxes unknown to DCMTK: the pixel sequence is kept under the
+        // representation DCMTK assigned while parsing.
+        E_TransferSyntax representation = EXS_Unknown;
+        const DcmRepresentationParameter *parameter = nullptr;
+        file->pixel_data->getOriginalRepresentationKey(representation, parameter);
+        c = file->pixel_data->getEncapsulatedRepresentation(representation, parameter, sequence);
+    }
+    if (c.bad() || sequence == nullptr) {
         return file->fail(ANGIO_DCM_MALFORMED, std::string("encapsulated Pixel Data is not a valid pixel sequence (") +
                                                    c.text() + ")");
     }
@@ -976,6 +984,23 @@ angio_dcm_status angio_dcm_open(const char *path, angio_dcm_open_mode mode, uint
         copy_message(file->info.transfer_syntax_uid, sizeof file->info.transfer_syntax_uid, uid);
         copy_message(file->info.transfer_syntax_name, sizeof file->info.transfer_syntax_name, xfer_name(file->xfer, uid));
         file->codec = codec_for(file->xfer, uid);
+        if (!meta_xfer.empty() && DcmXfer(meta_xfer.c_str()).getXfer() == EXS_Unknown) {
+            // A transfer syntax DCMTK 3.6.7 does not know (it then parses the data set as
+            // explicit VR little endian). High-Throughput JPEG 2000 (PS3.5 A.4.11; UIDs
+            // 1.2.840.10008.1.2.4.201/.202/.203) is decoded by OpenJPEG >= 2.5; others are refused.
+            const bool htj2k = meta_xfer == "1.2.840.10008.1.2.4.201" || meta_xfer == "1.2.840.10008.1.2.4.202" ||
+                               meta_xfer == "1.2.840.10008.1.2.4.203";
+            file->codec = htj2k ? Codec::jpeg2000 : Codec::unsupported;
+            const char *known = dcmFindNameOfUID(meta_xfer.c_str(), nullptr);
+            copy_message(file->info.transfer_syntax_name, sizeof file->info.transfer_syntax_name, known ? known : "");
+            if (htj2k) {
+                copy_message(file->info.transfer_syntax_name, sizeof file->info.transfer_syntax_name,
+                             meta_xfer == "1.2.840.10008.1.2.4.203" ? "High-Throughput JPEG 2000 Image Compression"
+                             : meta_xfer == "1.2.840.10008.1.2.4.202"
+                                 ? "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)"
+                                 : "High-Throughput JPEG 2000 Image Compression (Lossless Only)");
+            }
+        }
 
         angio_dcm_status status = ANGIO_DCM_OK;
         DcmElement *pixel_element = nullptr;
@@ -1254,8 +1279,8 @@ angio_dcm_status angio_dcm_write_xa(const angio_dcm_xa_request *request, const c
             if (key == DCM_FrameTimeVector) has_frame_vector = true;
             if (key == DCM_FrameIncrementPointer) has_fip = true;
         }
-        // Cine module (PS3.3 C.7.6.5): multi-frame XA needs Frame Increment Pointer (C.8.7.2? see
-        // C.7.6.6); point it at the frame timing the caller supplied.
+        // Multi-frame module (PS3.3 C.7.6.6): Frame Increment Pointer names the Cine module
+        // (C.7.6.5) timing attribute the caller supplied.
         if (r.frames > 1 && !has_fip && (has_frame_time || has_frame_vector)) {
             ds->putAndInsertTagKey(DCM_FrameIncrementPointer, has_frame_time ? DCM_FrameTime : DCM_FrameTimeVector);
         }

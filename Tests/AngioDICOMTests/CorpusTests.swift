@@ -212,6 +212,47 @@ final class CorpusTests: XCTestCase {
         XCTAssertEqual(reference.samples, frame.values.map { Int($0) })
     }
 
+    /// Rewrites the meta header's Transfer Syntax UID (0002,0010) of a corpus file, fixing the
+    /// group length (0002,0000).
+    private func relabel(_ relative: String, as uid: String, in directory: URL) throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try Fixture.corpusFile(relative))))
+        func find(_ pattern: [UInt8]) -> Int? {
+            (0..<(bytes.count - pattern.count)).first { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) }
+        }
+        guard let syntax = find([0x02, 0x00, 0x10, 0x00, 0x55, 0x49]),
+              let group = find([0x02, 0x00, 0x00, 0x00, 0x55, 0x4C]) else { throw XCTSkip("no meta header") }
+        let oldLength = Int(bytes[syntax + 6]) | Int(bytes[syntax + 7]) << 8
+        var value = Array(uid.utf8)
+        if value.count % 2 == 1 { value.append(0) }
+        bytes.replaceSubrange((syntax + 6)..<(syntax + 8 + oldLength), with: [UInt8(value.count), 0] + value)
+        let groupLength = Int(bytes[group + 8]) | Int(bytes[group + 9]) << 8 + value.count - oldLength
+        bytes[group + 8] = UInt8(groupLength & 0xFF)
+        bytes[group + 9] = UInt8(groupLength >> 8)
+        let path = directory.appendingPathComponent("relabelled-\(uid).dcm").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Transfer syntaxes DCMTK 3.6.7 does not know: HTJ2K goes to OpenJPEG, others are refused by name.
+    func testTransferSyntaxesUnknownToDCMTK() throws {
+        let directory = try Fixture.temporaryDirectory("relabel")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reference = try wg04("UNC")
+        let htj2k = try relabel("xa/WG04_XA1_J2KR.dcm", as: "1.2.840.10008.1.2.4.201", in: directory)
+        let file = try AngiogramFile(path: htj2k)
+        XCTAssertEqual(file.metadata.transferSyntaxUID, "1.2.840.10008.1.2.4.201")
+        XCTAssertEqual(file.metadata.transferSyntaxName?.hasPrefix("High-Throughput JPEG 2000"), true)
+        XCTAssertEqual(try file.storedFrame(0).values, reference)
+
+        let mpeg = try relabel("xa/WG04_XA1_J2KR.dcm", as: "1.2.840.10008.1.2.4.102", in: directory)
+        XCTAssertThrowsError(try AngiogramFile(path: mpeg)) { error in
+            let error = error as? DICOMError
+            XCTAssertEqual(error?.code, .unsupportedTransferSyntax)
+            XCTAssertTrue(error?.message.contains("1.2.840.10008.1.2.4.102") ?? false, error?.message ?? "")
+            XCTAssertTrue(error?.message.contains("MPEG-4") ?? false, error?.message ?? "")
+        }
+    }
+
     func testMetadataOfTheCineRun() throws {
         let file = try AngiogramFile(path: try Fixture.corpusFile("xa/rubo_0002_XA_cine96_JPEGBaseline.dcm"))
         let m = file.metadata
