@@ -99,22 +99,4 @@ final class PhantomMeasurementTests: XCTestCase {
         XCTAssertLessThanOrEqual(dsErrors[dsErrors.count - 2], 6, "second worst %DS error \(dsErrors)")
         XCTAssertEqual(localised, severe, "MLD within 2 mm of the true narrowing")
     }
-
-    func testPrintAccuracyOnRandomPhantoms() throws {
-        guard ProcessInfo.processInfo.environment["QCA_PRINT"] != nil else { throw XCTSkip("set QCA_PRINT=1") }
-        var options = RandomPhantomOptions()
-        options.size = 320
-        if ProcessInfo.processInfo.environment["QCA_NO_BACKGROUND"] != nil { options.background = false }
-        if ProcessInfo.processInfo.environment["QCA_NO_NOISE"] != nil { options.photonsPerPixel = 5e8...6e8 }
-        var errors: [Double] = []
-        for seed in UInt64(1)...UInt64(16) {
-            guard let o = try Self.measureMainVessel(seed: seed, options: options, local: ProcessInfo.processInfo.environment["QCA_LOCAL"] != nil) else { print("seed \(seed): none"); continue }
-            print(String(format: "seed %2d MLD true %.3f meas %.3f err %+.3f | DS true %5.1f meas %5.1f | loc %.2f mm",
-                         Int(seed), o.trueMLDmm, o.measuredMLDmm, o.measuredMLDmm - o.trueMLDmm, o.truePercentDS, o.measuredPercentDS, o.localisationErrorMm))
-            if o.trueMLDmm >= 0.5 { errors.append(o.measuredMLDmm - o.trueMLDmm) }
-        }
-        let mean = errors.reduce(0, +) / Double(errors.count)
-        let sd = (errors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(errors.count - 1, 1))).squareRoot()
-        print(String(format: "MLD error %.3f +- %.3f mm (n=%d)", mean, sd, errors.count))
-    }
 }
