@@ -32,7 +32,7 @@ phantom --seed 1004 --size 256 --stenosis 70 --lesion-length 6 --catheter 6 --bi
 
 # 5. Below-the-knee balloon dilation pair: same patient, study and artery; 75 % before, 20 % after.
 phantom --seed 1005 --anatomy peripheral --size 256 --diameter 3.0 --stenosis 75 --lesion-length 15 \
-  --branches 1 --catheter none --bits 10 --noise 1.5% --calibration imager-magnification --magnification 1.15 \
+  --branches 0 --catheter none --bits 10 --noise 1.5% --calibration imager-magnification --magnification 1.15 \
   --transfer-syntax jpeg-lossless --out "$dir/btk_pre.dcm" --truth "$dir/btk_pre.truth.json"
 phantom --post-of "$dir/btk_pre.truth.json" --stenosis 20 \
   --out "$dir/btk_post.dcm" --truth "$dir/btk_post.truth.json"
