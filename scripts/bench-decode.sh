@@ -7,7 +7,8 @@
 # Every tool is timed as a whole process (start-up, dictionary load, all frames), median of
 # REPEAT runs; angio-bench also reports its in-process time. Peers: `dcmj2pnm --all-frames`
 # (decode + write PGM files to a tmpfs folder) and `dcmdjpeg` (decode + write an uncompressed
-# DICOM). Ratios > 1 mean angio is faster. Not a test; skips cleanly without the corpus.
+# DICOM). Ratios > 1 mean angio is faster. The CPU column (user + system seconds of the whole
+# process) is the fair figure on a loaded machine. Not a test; skips cleanly without the corpus.
 # Env: SCRATCH=.build (swift scratch path), REPEAT=7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,18 @@ mkdir -p "$out"
 tmp=$(mktemp -d "${TMPDIR_FAST:-/dev/shm}/angio-bench-decode.XXXXXX" 2>/dev/null || mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 threads_max=$(nproc)
+
+# median CPU seconds (user + system, from /usr/bin/time) of a command run $repeat times:
+# robust to other load on a shared machine, where wall time mostly measures waiting.
+median_cpu() {
+  if [ ! -x /usr/bin/time ]; then echo "NaN"; return; fi
+  local times=()
+  for _ in $(seq "$repeat"); do
+    /usr/bin/time -o "$tmp/cpu" -f '%U %S' "$@" >/dev/null 2>&1 || true
+    times+=("$(tail -1 "$tmp/cpu" | awk '{print $1 + $2}')")
+  done
+  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'
+}
 
 # median wall seconds of a command run $repeat times (after one warm-up run)
 median_wall() {
@@ -43,15 +56,16 @@ startup_angio=$(median_wall "$bench" decode --file "$tiny" --repeat 1)
 startup_dcmj2pnm=$(median_wall dcmj2pnm "$tiny" "$tmp/tiny.pgm")
 startup_dcmdjpeg=$(median_wall dcmdjpeg "$tiny" "$tmp/tiny.dcm")
 echo "start-up (3x3 file): angio-bench ${startup_angio}s  dcmj2pnm ${startup_dcmj2pnm}s  dcmdjpeg ${startup_dcmdjpeg}s"
-printf '%-40s %7s %-10s %12s %12s %14s\n' "workload" "frames" "tool" "wall s" "ms/frame" "net ms/frame"
+printf '%-40s %7s %-10s %12s %12s %14s %10s\n' "workload" "frames" "tool" "wall s" "ms/frame" "net ms/frame" "CPU s"
 for file in xa/rubo_0002_XA_cine96_JPEGBaseline.dcm xa/WG04_XA1_JPLL.dcm xa/WG04_XA1_J2KR.dcm; do
   path="$corpus/$file"
   name=$(basename "$file" .dcm)
   frames=$("$bench" decode --file "$path" --repeat 1 | sed -E 's/.*"frames":([0-9]+).*/\1/')
-  declare -A wall=()
+  declare -A wall=() cpu=()
   for t in 1 "$threads_max"; do
     "$bench" decode --file "$path" --threads "$t" --repeat "$repeat" | tee -a "$results" >/dev/null
     wall["angio-t$t"]=$(median_wall "$bench" decode --file "$path" --threads "$t" --repeat 1)
+    cpu["angio-t$t"]=$(median_cpu "$bench" decode --file "$path" --threads "$t" --repeat 1)
   done
   case "$file" in
     *J2K*) ;;  # DCMTK 3.6.7 (free) cannot decode JPEG 2000
@@ -59,14 +73,16 @@ for file in xa/rubo_0002_XA_cine96_JPEGBaseline.dcm xa/WG04_XA1_JPLL.dcm xa/WG04
       rm -rf "$tmp/pnm"; mkdir -p "$tmp/pnm"
       wall[dcmj2pnm]=$(median_wall dcmj2pnm --all-frames "$path" "$tmp/pnm/f")
       wall[dcmdjpeg]=$(median_wall dcmdjpeg "$path" "$tmp/out.dcm")
+      cpu[dcmj2pnm]=$(median_cpu dcmj2pnm --all-frames "$path" "$tmp/pnm/f")
+      cpu[dcmdjpeg]=$(median_cpu dcmdjpeg "$path" "$tmp/out.dcm")
       ;;
   esac
   declare -A net=()
   for tool in "${!wall[@]}"; do
     case "$tool" in angio*) s=$startup_angio;; dcmj2pnm) s=$startup_dcmj2pnm;; *) s=$startup_dcmdjpeg;; esac
     net[$tool]=$(awk -v w="${wall[$tool]}" -v s="$s" -v f="$frames" 'BEGIN {d=w-s; if (d<0) d=0; printf "%.4f", 1000*d/f}')
-    printf '%-40s %7s %-10s %12.4f %12.3f %14s\n' "$name" "$frames" "$tool" "${wall[$tool]}" \
-      "$(awk -v w="${wall[$tool]}" -v f="$frames" 'BEGIN {print 1000*w/f}')" "${net[$tool]}"
+    printf '%-40s %7s %-10s %12.4f %12.3f %14s %10s\n' "$name" "$frames" "$tool" "${wall[$tool]}" \
+      "$(awk -v w="${wall[$tool]}" -v f="$frames" 'BEGIN {print 1000*w/f}')" "${net[$tool]}" "${cpu[$tool]}"
   done | sort -k3
   for tool in "${!wall[@]}"; do
     case "$tool" in angio*) s=$startup_angio;; dcmj2pnm) s=$startup_dcmj2pnm;; *) s=$startup_dcmdjpeg;; esac
@@ -79,7 +95,7 @@ for file in xa/rubo_0002_XA_cine96_JPEGBaseline.dcm xa/WG04_XA1_JPLL.dcm xa/WG04
         'BEGIN {printf "%-40s t=%s  wall ratio dcmj2pnm/angio %.2f, dcmdjpeg/angio %.2f | net per-frame ratio dcmj2pnm/angio %.2f, dcmdjpeg/angio %.2f\n", n, t, p/a, q/a, (na>0?np/na:0), (na>0?nq/na:0)}'
     done
   fi
-  unset net
+  unset net cpu
   unset wall
 done
 echo "in-process angio-bench lines: $results"
