@@ -150,3 +150,65 @@ final class InfoFramesCLITests: XCTestCase {
         return (exitStatus, usage.ru_maxrss)
     }
 }
+
+/// PNGFile (AngioReport/PNGShim) round trips: what `angio frames` relies on.
+final class PNGFileRoundTripTests: XCTestCase {
+    func testAllLayoutsRoundTripExactly() throws {
+        let directory = try CLIHarness.temporaryDirectory("png")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let width = 7, height = 5
+        let gray16: [UInt16] = (0..<(width * height)).map { [0, 1, 255, 256, 1023, 32767, 32768, 65534, 65535][$0 % 9] }
+        let path16 = directory.appendingPathComponent("g16.png").path
+        try PNGFile.writeGray16(path: path16, width: width, height: height, pixels: gray16)
+        let read16 = try PNGFile.read(path: path16)
+        XCTAssertEqual(read16.bitDepth, 16)
+        XCTAssertEqual(read16.channels, 1)
+        XCTAssertEqual(read16.samples, gray16, "16-bit values stored unmodified (no gamma, big-endian handled)")
+
+        let gray8: [UInt8] = (0..<(width * height)).map { UInt8(($0 * 37) & 0xFF) }
+        let path8 = directory.appendingPathComponent("g8.png").path
+        try PNGFile.writeGray8(path: path8, width: width, height: height, pixels: gray8)
+        XCTAssertEqual(try PNGFile.read(path: path8).samples, gray8.map { UInt16($0) })
+
+        let rgb: [UInt8] = (0..<(width * height * 3)).map { UInt8(($0 * 53) & 0xFF) }
+        let pathRGB = directory.appendingPathComponent("rgb.png").path
+        try PNGFile.writeRGB8(path: pathRGB, width: width, height: height, pixels: rgb)
+        let readRGB = try PNGFile.read(path: pathRGB)
+        XCTAssertEqual(readRGB.channels, 3)
+        XCTAssertEqual(readRGB.samples, rgb.map { UInt16($0) })
+
+        let rgba: [UInt8] = (0..<(width * height * 4)).map { UInt8(($0 * 29) & 0xFF) | ($0 % 4 == 3 ? 0xFF : 0) }
+        let pathRGBA = directory.appendingPathComponent("rgba.png").path
+        try PNGFile.writeRGBA8(path: pathRGBA, width: width, height: height, pixels: rgba)
+        let readRGBA = try PNGFile.read(path: pathRGBA)
+        XCTAssertEqual(readRGBA.channels, 4)
+        XCTAssertEqual(readRGBA.samples, rgba.map { UInt16($0) })
+
+        // Atomic writes leave no temporary files behind.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(),
+                       ["g16.png", "g8.png", "rgb.png", "rgba.png"])
+    }
+
+    func testErrorsNameTheFileAndCause() throws {
+        let directory = try CLIHarness.temporaryDirectory("png-errors")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("short.png").path
+        XCTAssertThrowsError(try PNGFile.writeGray8(path: path, width: 4, height: 4, pixels: [1, 2, 3])) { error in
+            let error = error as? PNGError
+            XCTAssertEqual(error?.code, .invalidArgument)
+            XCTAssertTrue(error?.description.hasPrefix("short.png: ") ?? false, error?.description ?? "")
+        }
+        let missingFolder = directory.appendingPathComponent("no/such/folder/x.png").path
+        XCTAssertThrowsError(try PNGFile.writeGray8(path: missingFolder, width: 1, height: 1, pixels: [0])) { error in
+            XCTAssertEqual((error as? PNGError)?.code, .ioError)
+        }
+        let text = directory.appendingPathComponent("text.png").path
+        try "not a png".write(toFile: text, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try PNGFile.read(path: text)) { error in
+            XCTAssertEqual((error as? PNGError)?.code, .decodeFailed)
+        }
+        XCTAssertThrowsError(try PNGFile.read(path: directory.appendingPathComponent("absent.png").path)) { error in
+            XCTAssertEqual((error as? PNGError)?.code, .ioError)
+        }
+    }
+}
