@@ -95,7 +95,11 @@ struct FrameRenderer {
 
     /// 16-bit grey of the stored bits; 8-bit colour (RGB) for three-sample images of <= 8 bits.
     func writeRaw(_ frame: StoredFrame, to path: String) throws {
-        let mask = frame.bitsStored >= 16 ? 0xFFFF : (1 << frame.bitsStored) - 1
+        guard frame.bitsStored <= 16 else {
+            throw DICOMError(code: .decodeFailed, path: file.path,
+                             cause: "--raw: \(frame.bitsStored)-bit stored values do not fit a 16-bit PNG")
+        }
+        let mask = (1 << frame.bitsStored) - 1
         if frame.samplesPerPixel == 1 {
             let pixels = frame.values.map { UInt16(truncatingIfNeeded: Int($0) & mask) }
             try PNGFile.writeGray16(path: path, width: frame.width, height: frame.height, pixels: pixels)
