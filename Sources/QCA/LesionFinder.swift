@@ -48,7 +48,16 @@ public enum LesionFinder {
             if a.segmentId != b.segmentId { return a.segmentId < b.segmentId }
             return a.mldIndex < b.mldIndex
         }
-        var result = Array(sorted.prefix(max(0, maxCount)))
+        // The same narrowing seen on two overlapping paths (e.g. a path followed beyond a free
+        // end into another vessel) is reported once: the more severe sighting wins.
+        var result: [Lesion] = []
+        for lesion in sorted where result.count < max(0, maxCount) {
+            let duplicate = result.contains { kept in
+                let reach = max(kept.referenceDiameter, lesion.referenceDiameter, 8)
+                return hypot(kept.mldPosition.x - lesion.mldPosition.x, kept.mldPosition.y - lesion.mldPosition.y) < reach
+            }
+            if !duplicate { result.append(lesion) }
+        }
         for i in result.indices { result[i].rank = i + 1 }
         return result
     }

@@ -86,6 +86,15 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(LesionFinder.findLesions(in: [a, b], maxCount: 1).count, 1)
     }
 
+    func testSameNarrowingOnOverlappingPathsIsReportedOnce() {
+        let a = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 40))
+        var b = Self.measurement(Self.taperedWithLesion(depth: 0.45, lengthPx: 40))
+        b.segmentId = 3
+        let lesions = LesionFinder.findLesions(in: [a, b])
+        XCTAssertEqual(lesions.count, 1)
+        XCTAssertEqual(lesions.first?.segmentId, 7, "the more severe sighting is kept")
+    }
+
     func testStepToThinnerVesselIsNotALesion() {
         let step = (0..<400).map { i in i < 200 ? 16.0 : 9.0 }
         XCTAssertEqual(LesionFinder.findLesions(in: [Self.measurement(step)]).count, 0)
