@@ -14,17 +14,16 @@ struct InfoCommand: ParsableCommand {
             the exit status is then 1.
             """)
 
+    // Defaulted so that an unknown option is reported as such (exit 2) before a missing file.
     @Argument(help: "DICOM files to describe.")
-    var files: [String]
+    var files: [String] = []
 
     @Flag(name: .customLong("include-phi"), help: "Include patient name, ID and birth date (protected health information).")
     var includePHI = false
 
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one DICOM file") }
-    }
-
     func run() throws {
+        // Checked here, not in validate(), so that a mistyped option is what gets reported.
+        if files.isEmpty { throw ValidationError("give at least one DICOM file") }
         var entries: [InfoEntry] = []
         var failed = false
         for path in files {
