@@ -44,6 +44,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -93,7 +94,22 @@ void initialize_once() {
         DJLSDecoderRegistration::registerCodecs(EJLSUC_never);
         // Encoders for DICOMWriter; never replace the caller's SOP Instance UID.
         DcmRLEEncoderRegistration::registerCodecs(OFFalse);
-        DJEncoderRegistration::registerCodecs(ECC_lossyYCbCr, EUC_never);
+        // Lossy JPEG (process 1 / 2-4) must keep the stored-value scale. DCMTK's default
+        // (pUsePixelValues = true) renders monochrome pixels through a window fitted to the
+        // used min..max range, which shifts e.g. 172..222 down to 0..50; for XA it then marks
+        // Pixel Intensity Relationship "DISP" instead of adjusting a Modality LUT. With
+        // pUsePixelValues = false, no window and no modality rescale, the full Bits Stored
+        // range maps onto the same JPEG sample precision (8 or 12 bits, enforced by the
+        // writer), i.e. identity. The lossless SV1 path uses the true-lossless codec
+        // (pRealLossless), which ignores these rendering options.
+        DJEncoderRegistration::registerCodecs(ECC_lossyYCbCr, EUC_never,
+                                              OFFalse /* pOptimizeHuffman */, 0 /* pSmoothingFactor */,
+                                              0 /* pForcedBitDepth */, 0 /* pFragmentSize */,
+                                              OFTrue /* pCreateOffsetTable */, ESS_422, OFTrue /* pWriteYBR422 */,
+                                              OFFalse /* pConvertToSC */, 0 /* pWindowType: none */,
+                                              0, 0.0, 0.0, 0, 0, 0, 0,
+                                              OFFalse /* pUsePixelValues */, OFFalse /* pUseModalityRescale */,
+                                              OFFalse, OFFalse, OFTrue /* pRealLossless */);
         // Raw (not "cooked") JPEG-LS encoding: DCMTK 3.6.7's cooked path produced undecodable
         // streams for 16-bit MONOCHROME1 data in our round-trip tests.
         DJLSEncoderRegistration::registerCodecs(0, 0, 0, 0, OFFalse, 0, OFTrue, EJLSUC_never);
@@ -1306,10 +1322,43 @@ angio_dcm_status angio_dcm_write_xa(const angio_dcm_xa_request *request, const c
         }
 
         if (target != EXS_LittleEndianExplicit && target != EXS_LittleEndianImplicit) {
+            // DCMTK's lossy JPEG encoder rewrites the X-Ray / Modality LUT / VOI LUT attributes
+            // on the assumption that it re-rendered the pixels (XA: Pixel Intensity Relationship
+            // "DISP"; rescale removed; windows "corrected"). The encoder is configured not to
+            // re-render (see angio_dcm_initialize), so keep the caller's values: take them out
+            // of the dataset for the encode (DicomImage then sees raw stored values) and put
+            // them back afterwards.
+            const bool jpeg_lossy = target == EXS_JPEGProcess1 || target == EXS_JPEGProcess2_4;
+            std::vector<std::unique_ptr<DcmElement>> kept;
+            if (jpeg_lossy) {
+                const DcmTagKey keys[] = {DCM_PixelIntensityRelationship, DCM_RescaleIntercept, DCM_RescaleSlope,
+                                          DCM_RescaleType, DCM_WindowCenter, DCM_WindowWidth,
+                                          DCM_WindowCenterWidthExplanation};
+                for (const DcmTagKey &key : keys) {
+                    if (DcmElement *removed = ds->remove(key)) kept.emplace_back(removed);
+                }
+            }
             OFCondition c = ds->chooseRepresentation(target, parameter);
             if (c.bad() || !ds->canWriteXfer(target)) {
                 return fail(ANGIO_DCM_WRITE_FAILED, std::string("cannot encode as ") + DcmXfer(target).getXferName() +
                                                         ": " + c.text());
+            }
+            if (jpeg_lossy) {
+                for (auto &element : kept) {
+                    OFCondition restored = ds->insert(element.get(), OFTrue /* replace */);
+                    if (restored.bad()) {
+                        return fail(ANGIO_DCM_WRITE_FAILED, std::string("cannot restore ") +
+                                                                describe_tag(element->getTag()) + ": " +
+                                                                restored.text());
+                    }
+                    element.release();  // now owned by the dataset
+                }
+                // Never leave DCMTK's "DISP" (the pixels were not rendered for display).
+                OFString relationship;
+                if (ds->findAndGetOFString(DCM_PixelIntensityRelationship, relationship).bad() ||
+                    relationship == "DISP") {
+                    put(DCM_PixelIntensityRelationship, "LIN");
+                }
             }
             if (lossy_output) {
                 // The encoder records the method; keep the Lossy flag explicit (PS3.3 C.7.6.1.1.5).
