@@ -96,7 +96,6 @@ final class PhantomWriterTests: XCTestCase {
     }
 
     func testLossySyntaxesStayCloseToTheRenderedValues() throws {
-        var rescaledBy: [String] = []
         for (syntax, bits) in [("jpeg-ls-near", 12), ("jpeg-baseline", 8), ("jpeg-extended", 12)] {
             var spec = smallSpec()
             spec.bitsStored = bits
@@ -105,21 +104,21 @@ final class PhantomWriterTests: XCTestCase {
             let file = path("lossy-\(syntax).dcm")
             try PhantomWriter.write(rendering, to: file)
             let decodedFile = try AngiogramFile(path: file)
-            // Known writer issue (AngioDICOM, not the phantom): DCMTK's JPEG process 1/2-4
-            // encoder as registered by the shim renders the pixels through a min-max window and
-            // marks Pixel Intensity Relationship DISP, so stored values are shifted/scaled.
-            if decodedFile.metadata.pixelIntensityRelationship == "DISP" {
-                rescaledBy.append(syntax)
-                continue
-            }
+            // Lossy encoding must keep the stored-value scale (no display rendering).
+            XCTAssertNotEqual(decodedFile.metadata.pixelIntensityRelationship, "DISP", syntax)
             let decoded = try storedValues(decodedFile, frame: 0)
             let original = rendering.storedFrames[0]
-            let meanError = zip(decoded, original).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(original.count)
-            XCTAssertLessThan(meanError, Double(1 << bits) * 0.01, syntax)
+            let differences = zip(decoded, original).map { Double($0) - Double($1) }
+            let count = Double(original.count)
+            let bias = differences.reduce(0, +) / count
+            let meanAbsoluteError = differences.map(abs).reduce(0, +) / count
+            let range = Double(1 << bits)
+            // No shift: a rescaling or offset bug moves the mean by tens of levels.
+            XCTAssertLessThan(abs(bias), range * 0.005, "\(syntax) bias")
+            // Quality-90 JPEG on a noisy 8-bit phantom loses ~1 % of the range per pixel
+            // (dcmcjpeg +sr measures the same); JPEG-LS NEAR and 12-bit JPEG far less.
+            XCTAssertLessThan(meanAbsoluteError, range * 0.015, "\(syntax) mean absolute error")
             XCTAssertNotEqual(decoded, [UInt16](repeating: 0, count: decoded.count))
-        }
-        if !rescaledBy.isEmpty {
-            throw XCTSkip("DICOMWriter rescales pixel values for \(rescaledBy.joined(separator: ", ")) (Pixel Intensity Relationship DISP); value check skipped")
         }
     }
 
