@@ -108,22 +108,93 @@ struct LumenModelScratch {
     }
 
     /// S(d) only.
+    ///
+    /// The edges are sorted (ascending in m), so z decreases with m: the leading edges with
+    /// z >= limit contribute their whole jump (CDF exactly 1, PDF 0) and the loop stops at the
+    /// first z <= -limit (all further terms are exactly 0). This is the same sum as evaluating
+    /// every edge, term for term.
+    @inline(__always)
     func lumenTerm(at d: Double, sigma: Double) -> Double {
-        let inverseSigma = 1 / sigma
+        edges.withUnsafeBufferPointer { e in
+            jump.withUnsafeBufferPointer { j in
+                Self.lumenTerm(at: d, inverseSigma: 1 / sigma, edges: e.baseAddress!, jump: j.baseAddress!,
+                               table: NormalTable.table)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func lumenTerm(at d: Double, inverseSigma: Double, edges: UnsafePointer<Double>,
+                          jump: UnsafePointer<Double>, table: UnsafePointer<Double>) -> Double {
+        let limit = NormalTable.limit, steps = NormalTable.stepsPerUnit
         var s = 0.0
-        for m in 0...LumenModel.cuts {
-            s += jump[m] * NormalTable.cdf((d - edges[m]) * inverseSigma)
+        var m = 0
+        let last = LumenModel.cuts
+        while m <= last {
+            let z = (d - edges[m]) * inverseSigma
+            if z >= limit { s += jump[m]; m += 1; continue }
+            if z <= -limit { break }
+            let position = (z + limit) * steps
+            let index = Int(position)
+            let t = position - Double(index)
+            let c0 = table[2 * index], c1 = table[2 * index + 2]
+            s += jump[m] * (c0 + t * (c1 - c0))
+            m += 1
         }
         return s
     }
 
     /// S(d) and its partial derivatives with respect to A, c, r, sigma.
+    @inline(__always)
     func lumenTermWithDerivatives(at d: Double, sigma: Double) -> (s: Double, dA: Double, dC: Double, dR: Double, dSigma: Double) {
-        let inverseSigma = 1 / sigma
+        withPointers { e, j, ja, jr, st in
+            Self.lumenTermWithDerivatives(at: d, inverseSigma: 1 / sigma, edges: e, jump: j, jumpDA: ja, jumpDR: jr,
+                                          sinTheta: st, table: NormalTable.table)
+        }
+    }
+
+    @inline(__always)
+    func withPointers<R>(_ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
+                                  UnsafePointer<Double>, UnsafePointer<Double>) -> R) -> R {
+        edges.withUnsafeBufferPointer { e in
+            jump.withUnsafeBufferPointer { j in
+                jumpDA.withUnsafeBufferPointer { ja in
+                    jumpDR.withUnsafeBufferPointer { jr in
+                        sinTheta.withUnsafeBufferPointer { st in
+                            body(e.baseAddress!, j.baseAddress!, ja.baseAddress!, jr.baseAddress!, st.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func lumenTermWithDerivatives(at d: Double, inverseSigma: Double, edges: UnsafePointer<Double>,
+                                         jump: UnsafePointer<Double>, jumpDA: UnsafePointer<Double>,
+                                         jumpDR: UnsafePointer<Double>, sinTheta: UnsafePointer<Double>,
+                                         table: UnsafePointer<Double>)
+        -> (s: Double, dA: Double, dC: Double, dR: Double, dSigma: Double) {
+        let limit = NormalTable.limit, steps = NormalTable.stepsPerUnit
         var s = 0.0, dA = 0.0, dC = 0.0, dR = 0.0, dSigma = 0.0
-        for m in 0...LumenModel.cuts {
+        var m = 0
+        let last = LumenModel.cuts
+        while m <= last {
             let z = (d - edges[m]) * inverseSigma
-            let (cdf, pdf) = NormalTable.cdfAndPdf(z)
+            if z >= limit {
+                // CDF 1, PDF 0: the terms reduce exactly to the jumps.
+                s += jump[m]; dA += jumpDA[m]; dR += jumpDR[m]
+                m += 1
+                continue
+            }
+            if z <= -limit { break }
+            let position = (z + limit) * steps
+            let index = Int(position)
+            let t = position - Double(index)
+            let c0 = table[2 * index], p0 = table[2 * index + 1]
+            let c1 = table[2 * index + 2], p1 = table[2 * index + 3]
+            let cdf = c0 + t * (c1 - c0)
+            let pdf = p0 + t * (p1 - p0)
             let j = jump[m]
             s += j * cdf
             dA += jumpDA[m] * cdf
@@ -131,6 +202,7 @@ struct LumenModelScratch {
             dC -= jp
             dR += jumpDR[m] * cdf - jp * sinTheta[m]
             dSigma -= jp * z
+            m += 1
         }
         return (s, dA, dC, dR, dSigma)
     }
@@ -153,6 +225,18 @@ enum NormalTable {
             let z = -limit + Double(i) / stepsPerUnit
             return exp(-0.5 * z * z) / (2 * Double.pi).squareRoot()
         }
+    }()
+
+    /// cdf and pdf interleaved (cdf_i, pdf_i, cdf_i+1, ...) in one immortal buffer, for the
+    /// inner loops of the lumen term (no bounds checks, one lazy-global access per call).
+    nonisolated(unsafe) static let table: UnsafePointer<Double> = {
+        let n = cdfValues.count
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n)
+        for i in 0..<n {
+            buffer[2 * i] = cdfValues[i]
+            buffer[2 * i + 1] = pdfValues[i]
+        }
+        return UnsafePointer(buffer)
     }()
 
     @inline(__always)
@@ -231,50 +315,82 @@ public enum LumenFitter {
         var weights = [Double](repeating: 1, count: n)
         var parameters = initial.vector
         var scratch = LumenModelScratch()
+        // Residuals and Jacobian always belong to `parameters`; a trial step is evaluated (with
+        // its Jacobian) into the trial buffers, which are swapped in when the step is accepted.
+        // This is the same arithmetic as re-evaluating at the accepted parameters.
         var jacobian = [Double](repeating: 0, count: n * p)
         var residuals = [Double](repeating: 0, count: n)
+        var trialJacobian = [Double](repeating: 0, count: n * p)
+        var trialResiduals = [Double](repeating: 0, count: n)
         var totalIterations = 0
         var converged = false
         var scale = 0.0
+        // Column of each parameter in the Jacobian (-1: fixed).
+        var columnOf = [Int](repeating: -1, count: 6)
+        for (column, index) in freeIndices.enumerated() { columnOf[index] = column }
+        let cA = columnOf[2], cC = columnOf[3], cR = columnOf[4], cS = columnOf[5]
 
-        func evaluate(_ vector: [Double], withJacobian: Bool) -> Double {
+        func evaluate(_ vector: [Double], withJacobian: Bool, residuals: inout [Double], jacobian: inout [Double]) -> Double {
             let model = LumenModel(vector: vector)
             scratch.prepare(model)
-            var cost = 0.0
-            for i in 0..<n {
-                let d = samples.distance[i]
-                let base = model.background + model.backgroundSlope * d
-                if withJacobian {
-                    let t = scratch.lumenTermWithDerivatives(at: d, sigma: model.sigma)
-                    let predicted = base * (1 - t.s)
-                    residuals[i] = samples.value[i] - predicted
-                    for (column, index) in freeIndices.enumerated() {
-                        let derivative: Double
-                        switch index {
-                        case 0: derivative = 1 - t.s
-                        case 1: derivative = d * (1 - t.s)
-                        case 2: derivative = -base * t.dA
-                        case 3: derivative = -base * t.dC
-                        case 4: derivative = -base * t.dR
-                        default: derivative = -base * t.dSigma
+            let inverseSigma = 1 / model.sigma
+            let table = NormalTable.table
+            let b0 = model.background, b1 = model.backgroundSlope
+            return samples.distance.withUnsafeBufferPointer { distance in
+                samples.value.withUnsafeBufferPointer { value in
+                    weights.withUnsafeBufferPointer { weight in
+                        residuals.withUnsafeMutableBufferPointer { residual in
+                            scratch.withPointers { e, j, ja, jr, st in
+                                var cost = 0.0
+                                if withJacobian {
+                                    jacobian.withUnsafeMutableBufferPointer { jac in
+                                        for i in 0..<n {
+                                            let d = distance[i]
+                                            let base = b0 + b1 * d
+                                            let t = LumenModelScratch.lumenTermWithDerivatives(
+                                                at: d, inverseSigma: inverseSigma, edges: e, jump: j, jumpDA: ja,
+                                                jumpDR: jr, sinTheta: st, table: table)
+                                            let predicted = base * (1 - t.s)
+                                            residual[i] = value[i] - predicted
+                                            let row = i * p
+                                            jac[row] = 1 - t.s
+                                            jac[row + 1] = d * (1 - t.s)
+                                            if cA >= 0 { jac[row + cA] = -base * t.dA }
+                                            if cC >= 0 { jac[row + cC] = -base * t.dC }
+                                            if cR >= 0 { jac[row + cR] = -base * t.dR }
+                                            if cS >= 0 { jac[row + cS] = -base * t.dSigma }
+                                            cost += weight[i] * residual[i] * residual[i]
+                                        }
+                                    }
+                                } else {
+                                    for i in 0..<n {
+                                        let d = distance[i]
+                                        let base = b0 + b1 * d
+                                        let s = LumenModelScratch.lumenTerm(at: d, inverseSigma: inverseSigma, edges: e,
+                                                                            jump: j, table: table)
+                                        residual[i] = value[i] - base * (1 - s)
+                                        cost += weight[i] * residual[i] * residual[i]
+                                    }
+                                }
+                                return cost
+                            }
                         }
-                        jacobian[i * p + column] = derivative
                     }
-                } else {
-                    let s = scratch.lumenTerm(at: d, sigma: model.sigma)
-                    residuals[i] = samples.value[i] - base * (1 - s)
                 }
-                cost += weights[i] * residuals[i] * residuals[i]
             }
+        }
+        func weightedCost() -> Double {
+            var cost = 0.0
+            for i in 0..<n { cost += weights[i] * residuals[i] * residuals[i] }
             return cost
         }
 
         var normal = [Double](repeating: 0, count: p * p)
         var gradient = [Double](repeating: 0, count: p)
+        var cost = evaluate(parameters, withJacobian: true, residuals: &residuals, jacobian: &jacobian)
         for round in 0...robustRounds {
             if round > 0 {
                 // Tukey biweight with c = 4.685 robust SDs (95 % efficiency under Gaussian noise).
-                _ = evaluate(parameters, withJacobian: false)
                 scale = robustScale(residuals)
                 guard scale > 0 else { break }
                 let cutoff = 4.685 * scale
@@ -282,10 +398,10 @@ public enum LumenFitter {
                     let u = residuals[i] / cutoff
                     weights[i] = abs(u) < 1 ? (1 - u * u) * (1 - u * u) : 0
                 }
+                cost = weightedCost()
             }
             var lambda = 1e-3
             var lastLargestStep = Double.infinity
-            var cost = evaluate(parameters, withJacobian: true)
             converged = false
             for _ in 0..<maxIterations {
                 totalIterations += 1
@@ -312,10 +428,12 @@ public enum LumenFitter {
                     var trial = parameters
                     for (column, index) in freeIndices.enumerated() { trial[index] += step[column] }
                     clamp(&trial, maxRadius: maxRadius, centerLimit: centerLimit)
-                    let trialCost = evaluate(trial, withJacobian: false)
+                    let trialCost = evaluate(trial, withJacobian: true, residuals: &trialResiduals, jacobian: &trialJacobian)
                     if trialCost.isFinite && trialCost <= cost {
                         parameters = trial
-                        cost = evaluate(parameters, withJacobian: true)
+                        swap(&residuals, &trialResiduals)
+                        swap(&jacobian, &trialJacobian)
+                        cost = trialCost
                         lambda = max(lambda / 10, 1e-9)
                         improved = true
                         break
@@ -334,8 +452,8 @@ public enum LumenFitter {
             if !converged && lastLargestStep < 1e-2 { converged = true }
         }
 
-        // Final residual scale and covariance of the radius.
-        _ = evaluate(parameters, withJacobian: true)
+        // Final residual scale and covariance of the radius (residuals and Jacobian are those
+        // of `parameters`).
         scale = robustScale(residuals)
         var radiusUncertainty = Double.infinity
         if let radiusColumn = freeIndices.firstIndex(of: LumenParameter.radius.rawValue) {
