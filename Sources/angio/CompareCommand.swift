@@ -71,8 +71,11 @@ struct CompareCommand: ParsableCommand {
 }
 
 /// The compare.json document.
-struct CompareRecord: Codable {
-    struct Run: Codable {
+struct CompareRecord: Encodable {
+    /// One run: the measured lesion's fields (the same keys as an analysis lesion; null when
+    /// the run was not measured) plus the run context (path, status, error, frame,
+    /// calibration, warnings) on the same object, so `pre.minimalLumenDiameter.mm` works.
+    struct Run: Encodable {
         var path: String
         var status: String
         var error: AnalysisRecord.ErrorInfo?
@@ -80,7 +83,11 @@ struct CompareRecord: Codable {
         var calibration: AnalysisRecord.CalibrationInfo?
         var lesion: AnalysisRecord.LesionRecord?
         var warnings: [String]
-        enum CodingKeys: String, CodingKey { case path, status, error, frame, calibration, lesion, warnings }
+        enum CodingKeys: String, CodingKey {
+            case path, status, error, frame, calibration, warnings
+            case rank, segmentId, percentDiameterStenosis, percentAreaStenosis, minimalLumenDiameter,
+                 referenceDiameter, lesionLength, location, start, end, uncertainty
+        }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(path, forKey: .path)
@@ -88,8 +95,18 @@ struct CompareRecord: Codable {
             try c.encode(error, forKey: .error)
             try c.encode(frame, forKey: .frame)
             try c.encode(calibration, forKey: .calibration)
-            try c.encode(lesion, forKey: .lesion)
             try c.encode(warnings, forKey: .warnings)
+            try c.encode(lesion?.rank, forKey: .rank)
+            try c.encode(lesion?.segmentId, forKey: .segmentId)
+            try c.encode(lesion?.percentDiameterStenosis, forKey: .percentDiameterStenosis)
+            try c.encode(lesion?.percentAreaStenosis, forKey: .percentAreaStenosis)
+            try c.encode(lesion?.minimalLumenDiameter, forKey: .minimalLumenDiameter)
+            try c.encode(lesion?.referenceDiameter, forKey: .referenceDiameter)
+            try c.encode(lesion?.lesionLength, forKey: .lesionLength)
+            try c.encode(lesion?.location, forKey: .location)
+            try c.encode(lesion?.start, forKey: .start)
+            try c.encode(lesion?.end, forKey: .end)
+            try c.encode(lesion?.uncertainty, forKey: .uncertainty)
         }
     }
     var schemaVersion = 1

@@ -44,11 +44,22 @@ final class CompareCLITests: XCTestCase {
         let pre = try truthMLD("pre.json"), post = try truthMLD("post.json"), followUp = try truthMLD("fu.json")
         XCTAssertEqual(gain, post - pre, accuracy: 0.1, "acute gain")
         XCTAssertEqual(loss, post - followUp, accuracy: 0.12, "late lumen loss")
+        // pre, post and followUp are lesion objects (analysis lesion fields) with the run context.
+        var mld: [String: Double] = [:]
         for run in ["pre", "post", "followUp"] {
             let object = try XCTUnwrap(json[run] as? [String: Any], run)
             XCTAssertEqual(object["status"] as? String, "ok", run)
-            XCTAssertNotNil(object["lesion"] as? [String: Any], run)
+            XCTAssertNil(object["lesion"], run)
+            XCTAssertNotNil(object["path"] as? String, run)
+            XCTAssertNotNil(object["calibration"] as? [String: Any], run)
+            for key in ["rank", "percentDiameterStenosis", "percentAreaStenosis", "referenceDiameter", "lesionLength",
+                        "location", "start", "end", "segmentId", "uncertainty"] {
+                XCTAssertNotNil(object[key], "\(run).\(key)")
+            }
+            mld[run] = try XCTUnwrap((object["minimalLumenDiameter"] as? [String: Any])?["mm"] as? Double, run)
         }
+        XCTAssertEqual(gain, try XCTUnwrap(mld["post"]) - (try XCTUnwrap(mld["pre"])), accuracy: 2e-4)
+        XCTAssertEqual(loss, try XCTUnwrap(mld["post"]) - (try XCTUnwrap(mld["followUp"])), accuracy: 2e-4)
         // Same inputs, same bytes.
         let again = try CLIHarness.run(["compare", "pre.dcm", "post.dcm", "--follow-up", "fu.dcm", "--out", "cmp2"],
                                        currentDirectory: work)
@@ -65,6 +76,9 @@ final class CompareCLITests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(json["status"] as? String, "error")
         XCTAssertTrue(((json["error"] as? [String: Any])?["message"] as? String ?? "").contains("b.dcm"))
+        let post = try XCTUnwrap(json["post"] as? [String: Any])
+        XCTAssertEqual(post["status"] as? String, "error")
+        XCTAssertTrue(post["minimalLumenDiameter"] is NSNull, "an unmeasured run has null lesion fields")
 
         let usage = try CLIHarness.run(["compare", "a.dcm", "a.dcm", "--segment", "1,2,3", "--out", "cmp"], currentDirectory: work)
         XCTAssertEqual(usage.status, 2)
