@@ -70,6 +70,19 @@ struct LumenModelScratch {
     var jump = [Double](repeating: 0, count: LumenModel.cuts + 1)       // step heights
     var jumpDA = [Double](repeating: 0, count: LumenModel.cuts + 1)     // d jump / dA
     var jumpDR = [Double](repeating: 0, count: LumenModel.cuts + 1)     // d jump / dr
+    /// Running sums of the jumps over edges 0..<m, accumulated in edge order (so a prefix is
+    /// exactly the sum the edge loop would build from edges whose CDF is 1).
+    var prefixS = [Double](repeating: 0, count: LumenModel.cuts + 2)
+    var prefixDA = [Double](repeating: 0, count: LumenModel.cuts + 2)
+    var prefixDR = [Double](repeating: 0, count: LumenModel.cuts + 2)
+
+    /// Edges farther than this many sigma from d contribute their whole jump (CDF 1) or
+    /// nothing (CDF 0): the neglected tail is Phi(-6) = 1e-9 of a jump.
+    static let activeLimit = 6.0
+
+    struct Pointers {
+        var edges, jump, jumpDA, jumpDR, sinTheta, prefixS, prefixDA, prefixDR: UnsafePointer<Double>
+    }
 
     static let cosMid: [Double] = (0..<LumenModel.cuts).map { m in
         cos(-Double.pi / 2 + (Double(m) + 0.5) * Double.pi / Double(LumenModel.cuts))
@@ -105,40 +118,50 @@ struct LumenModelScratch {
             jumpDR[m] = fR - previousDR
             previous = f; previousDA = fA; previousDR = fR
         }
+        var sumS = 0.0, sumA = 0.0, sumR = 0.0
+        prefixS[0] = 0; prefixDA[0] = 0; prefixDR[0] = 0
+        for m in 0...k {
+            sumS += jump[m]; sumA += jumpDA[m]; sumR += jumpDR[m]
+            prefixS[m + 1] = sumS; prefixDA[m + 1] = sumA; prefixDR[m + 1] = sumR
+        }
     }
 
     /// S(d) only.
     ///
     /// The edges are sorted (ascending in m), so z decreases with m: the leading edges with
-    /// z >= limit contribute their whole jump (CDF exactly 1, PDF 0) and the loop stops at the
-    /// first z <= -limit (all further terms are exactly 0). This is the same sum as evaluating
-    /// every edge, term for term.
+    /// z >= activeLimit contribute their whole jump (a prefix sum, found by bisection) and the
+    /// loop stops at the first z <= -activeLimit.
     @inline(__always)
     func lumenTerm(at d: Double, sigma: Double) -> Double {
-        edges.withUnsafeBufferPointer { e in
-            jump.withUnsafeBufferPointer { j in
-                Self.lumenTerm(at: d, inverseSigma: 1 / sigma, edges: e.baseAddress!, jump: j.baseAddress!,
-                               table: NormalTable.table)
-            }
+        withPointers { Self.lumenTerm(at: d, inverseSigma: 1 / sigma, $0, table: NormalTable.table) }
+    }
+
+    /// First edge whose z = (d - edge) / sigma is below the active limit (0...cuts + 1).
+    @inline(__always)
+    static func firstActiveEdge(_ d: Double, inverseSigma: Double, edges: UnsafePointer<Double>) -> Int {
+        let limit = activeLimit
+        var low = 0, high = LumenModel.cuts + 1
+        while low < high {
+            let middle = (low + high) >> 1
+            if (d - edges[middle]) * inverseSigma >= limit { low = middle + 1 } else { high = middle }
         }
+        return low
     }
 
     @inline(__always)
-    static func lumenTerm(at d: Double, inverseSigma: Double, edges: UnsafePointer<Double>,
-                          jump: UnsafePointer<Double>, table: UnsafePointer<Double>) -> Double {
+    static func lumenTerm(at d: Double, inverseSigma: Double, _ q: Pointers, table: UnsafePointer<Double>) -> Double {
         let limit = NormalTable.limit, steps = NormalTable.stepsPerUnit
-        var s = 0.0
-        var m = 0
+        var m = firstActiveEdge(d, inverseSigma: inverseSigma, edges: q.edges)
+        var s = q.prefixS[m]
         let last = LumenModel.cuts
         while m <= last {
-            let z = (d - edges[m]) * inverseSigma
-            if z >= limit { s += jump[m]; m += 1; continue }
-            if z <= -limit { break }
+            let z = (d - q.edges[m]) * inverseSigma
+            if z <= -activeLimit { break }
             let position = (z + limit) * steps
             let index = Int(position)
             let t = position - Double(index)
             let c0 = table[2 * index], c1 = table[2 * index + 2]
-            s += jump[m] * (c0 + t * (c1 - c0))
+            s += q.jump[m] * (c0 + t * (c1 - c0))
             m += 1
         }
         return s
@@ -147,21 +170,26 @@ struct LumenModelScratch {
     /// S(d) and its partial derivatives with respect to A, c, r, sigma.
     @inline(__always)
     func lumenTermWithDerivatives(at d: Double, sigma: Double) -> (s: Double, dA: Double, dC: Double, dR: Double, dSigma: Double) {
-        withPointers { e, j, ja, jr, st in
-            Self.lumenTermWithDerivatives(at: d, inverseSigma: 1 / sigma, edges: e, jump: j, jumpDA: ja, jumpDR: jr,
-                                          sinTheta: st, table: NormalTable.table)
-        }
+        withPointers { Self.lumenTermWithDerivatives(at: d, inverseSigma: 1 / sigma, $0, table: NormalTable.table) }
     }
 
     @inline(__always)
-    func withPointers<R>(_ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
-                                  UnsafePointer<Double>, UnsafePointer<Double>) -> R) -> R {
+    func withPointers<R>(_ body: (Pointers) -> R) -> R {
         edges.withUnsafeBufferPointer { e in
             jump.withUnsafeBufferPointer { j in
                 jumpDA.withUnsafeBufferPointer { ja in
                     jumpDR.withUnsafeBufferPointer { jr in
                         sinTheta.withUnsafeBufferPointer { st in
-                            body(e.baseAddress!, j.baseAddress!, ja.baseAddress!, jr.baseAddress!, st.baseAddress!)
+                            prefixS.withUnsafeBufferPointer { ps in
+                                prefixDA.withUnsafeBufferPointer { pa in
+                                    prefixDR.withUnsafeBufferPointer { pr in
+                                        body(Pointers(edges: e.baseAddress!, jump: j.baseAddress!, jumpDA: ja.baseAddress!,
+                                                      jumpDR: jr.baseAddress!, sinTheta: st.baseAddress!,
+                                                      prefixS: ps.baseAddress!, prefixDA: pa.baseAddress!,
+                                                      prefixDR: pr.baseAddress!))
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -170,24 +198,17 @@ struct LumenModelScratch {
     }
 
     @inline(__always)
-    static func lumenTermWithDerivatives(at d: Double, inverseSigma: Double, edges: UnsafePointer<Double>,
-                                         jump: UnsafePointer<Double>, jumpDA: UnsafePointer<Double>,
-                                         jumpDR: UnsafePointer<Double>, sinTheta: UnsafePointer<Double>,
-                                         table: UnsafePointer<Double>)
+    static func lumenTermWithDerivatives(at d: Double, inverseSigma: Double, _ q: Pointers, table: UnsafePointer<Double>)
         -> (s: Double, dA: Double, dC: Double, dR: Double, dSigma: Double) {
         let limit = NormalTable.limit, steps = NormalTable.stepsPerUnit
-        var s = 0.0, dA = 0.0, dC = 0.0, dR = 0.0, dSigma = 0.0
-        var m = 0
+        var m = firstActiveEdge(d, inverseSigma: inverseSigma, edges: q.edges)
+        // Edges before m: CDF 1, PDF 0, the terms reduce to the jumps.
+        var s = q.prefixS[m], dA = q.prefixDA[m], dR = q.prefixDR[m]
+        var dC = 0.0, dSigma = 0.0
         let last = LumenModel.cuts
         while m <= last {
-            let z = (d - edges[m]) * inverseSigma
-            if z >= limit {
-                // CDF 1, PDF 0: the terms reduce exactly to the jumps.
-                s += jump[m]; dA += jumpDA[m]; dR += jumpDR[m]
-                m += 1
-                continue
-            }
-            if z <= -limit { break }
+            let z = (d - q.edges[m]) * inverseSigma
+            if z <= -activeLimit { break }
             let position = (z + limit) * steps
             let index = Int(position)
             let t = position - Double(index)
@@ -195,12 +216,12 @@ struct LumenModelScratch {
             let c1 = table[2 * index + 2], p1 = table[2 * index + 3]
             let cdf = c0 + t * (c1 - c0)
             let pdf = p0 + t * (p1 - p0)
-            let j = jump[m]
+            let j = q.jump[m]
             s += j * cdf
-            dA += jumpDA[m] * cdf
+            dA += q.jumpDA[m] * cdf
             let jp = j * pdf * inverseSigma
             dC -= jp
-            dR += jumpDR[m] * cdf - jp * sinTheta[m]
+            dR += q.jumpDR[m] * cdf - jp * q.sinTheta[m]
             dSigma -= jp * z
             m += 1
         }
@@ -340,7 +361,7 @@ public enum LumenFitter {
                 samples.value.withUnsafeBufferPointer { value in
                     weights.withUnsafeBufferPointer { weight in
                         residuals.withUnsafeMutableBufferPointer { residual in
-                            scratch.withPointers { e, j, ja, jr, st in
+                            scratch.withPointers { q in
                                 var cost = 0.0
                                 if withJacobian {
                                     jacobian.withUnsafeMutableBufferPointer { jac in
@@ -348,8 +369,7 @@ public enum LumenFitter {
                                             let d = distance[i]
                                             let base = b0 + b1 * d
                                             let t = LumenModelScratch.lumenTermWithDerivatives(
-                                                at: d, inverseSigma: inverseSigma, edges: e, jump: j, jumpDA: ja,
-                                                jumpDR: jr, sinTheta: st, table: table)
+                                                at: d, inverseSigma: inverseSigma, q, table: table)
                                             let predicted = base * (1 - t.s)
                                             residual[i] = value[i] - predicted
                                             let row = i * p
@@ -366,8 +386,7 @@ public enum LumenFitter {
                                     for i in 0..<n {
                                         let d = distance[i]
                                         let base = b0 + b1 * d
-                                        let s = LumenModelScratch.lumenTerm(at: d, inverseSigma: inverseSigma, edges: e,
-                                                                            jump: j, table: table)
+                                        let s = LumenModelScratch.lumenTerm(at: d, inverseSigma: inverseSigma, q, table: table)
                                         residual[i] = value[i] - base * (1 - s)
                                         cost += weight[i] * residual[i] * residual[i]
                                     }
