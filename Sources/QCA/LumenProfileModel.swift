@@ -404,6 +404,16 @@ public enum LumenFitter {
             return cost
         }
 
+        let geometricTolerance = 1e-3
+        func largestGeometricStep(_ step: [Double]) -> Double {
+            var largest = 0.0
+            for (column, index) in freeIndices.enumerated() where index >= 3 { largest = max(largest, abs(step[column])) }
+            return largest
+        }
+        func attenuationStepSmall(_ step: [Double]) -> Bool {
+            !free.contains(.attenuation) || abs(step[2]) < 1e-5
+        }
+
         var normal = [Double](repeating: 0, count: p * p)
         var gradient = [Double](repeating: 0, count: p)
         var cost = evaluate(parameters, withJacobian: true, residuals: &residuals, jacobian: &jacobian)
@@ -457,13 +467,16 @@ public enum LumenFitter {
                         improved = true
                         break
                     }
+                    // A rejected step already below the tolerance: larger damping only shrinks it
+                    // further, and the round would end converged either way.
+                    if largestGeometricStep(step) < geometricTolerance && attenuationStepSmall(step) { break }
                     lambda *= 10
                 }
                 if !improved { converged = true; break }
-                // Stop when the geometric parameters move by less than 1e-4 px.
-                var largest = 0.0
-                for (column, index) in freeIndices.enumerated() where index >= 3 { largest = max(largest, abs(step[column])) }
-                if largest < 1e-4 && (!free.contains(.attenuation) || abs(step[2]) < 1e-6) { converged = true; break }
+                // Stop when the geometric parameters move by less than 1e-3 px (1.6e-4 mm at
+                // 0.16 mm/px, far below the noise of a single profile).
+                let largest = largestGeometricStep(step)
+                if largest < geometricTolerance && attenuationStepSmall(step) { converged = true; break }
                 lastLargestStep = largest
             }
             // Slow creeping along a flat valley (tiny lumen: centre and radius trade off) still
