@@ -12,10 +12,20 @@ import VesselCore
 ///    R - MLD exceeds `minimumSignificance` standard uncertainties, the lesion is at least
 ///    `minimumLesionLength` long and the diameter recovers on both sides (a narrowing that
 ///    runs into the end of the measurable range is a step to a thinner vessel or the catheter
-///    continuing the vessel, not a focal lesion);
+///    continuing the vessel, not a focal lesion), the relative narrowing is at least
+///    `minimumDepthOverScatter` robust SDs of the vessel's raw diameter scatter and at most
+///    `maximumRejectedFraction` of the profiles over it are rejected fits (false dips);
 /// 4. its extent is removed and the search repeats.
 /// Lesions of all vessels are ranked by %DS (ties: larger narrowing in px, then position).
 public enum LesionFinder {
+    /// Automatic mode: the relative narrowing (1 - MLD/ref) must be at least this many robust
+    /// SDs of the vessel's raw diameter scatter about its reference.
+    static let minimumDepthOverScatter = 4.0
+    /// Automatic mode: at most this fraction of the profiles over the lesion (plus
+    /// `rejectionMargin` samples on each side) may be rejected fits.
+    static let maximumRejectedFraction = 1.0 / 3.0
+    static let rejectionMargin = 6
+
     /// Automatic mode: every significant lesion of every measurement, ranked, at most `maxCount`.
     public static func findLesions(in measurements: [VesselMeasurement], parameters: QCAParameters = QCAParameters(),
                                    maxCount: Int = 5) -> [Lesion] {
@@ -81,7 +91,19 @@ public enum LesionFinder {
             if m.junctionZone.indices.contains(i) && m.junctionZone[i] { continue }
             ratio[i] = m.diameter[i] / m.referenceDiameter[i]
         }
+        // Robust scatter of the raw diameter about the reference on the healthy samples
+        // (ratio above the lesion boundary): the vessel's own diameter noise.
+        var healthy: [Double] = []
+        for i in range where ratio[i].isFinite && ratio[i] > parameters.lesionBoundaryFraction
+            && (m.valid.indices.contains(i) ? m.valid[i] : true) && m.rawDiameter.indices.contains(i) && m.rawDiameter[i] > 0 {
+            healthy.append(m.rawDiameter[i] / m.referenceDiameter[i] - 1)
+        }
+        let centre = Statistics.median(healthy) ?? 0
+        let scatter = 1.4826 * (Statistics.median(healthy.map { abs($0 - centre) }) ?? 0)
         var consumed = [Bool](repeating: false, count: m.diameter.count)
+        // Extents of candidates rejected as false dips (profiles not described by the model):
+        // unmeasured, like junction zones, when judging whether another narrowing recovers.
+        var corrupted = [Bool](repeating: false, count: m.diameter.count)
         var result: [Lesion] = []
         let boundary = parameters.lesionBoundaryFraction
         while result.count < 50 {
@@ -96,8 +118,32 @@ public enum LesionFinder {
             while lo > range.lowerBound && ratio[lo - 1] < boundary && !consumed[lo - 1] { lo -= 1 }
             var hi = best
             while hi < range.upperBound - 1 && ratio[hi + 1] < boundary && !consumed[hi + 1] { hi += 1 }
-            let recoversLeft = lo > range.lowerBound && ratio[lo - 1] >= boundary
-            let recoversRight = hi < range.upperBound - 1 && ratio[hi + 1] >= boundary
+            // False dip (automatic mode): more than `maximumRejectedFraction` of the profiles
+            // over the narrowing are rejected fits, i.e. the lumen model does not describe the
+            // image there (clipped, off-centre, unconverged: a crossing, a vessel end, a
+            // background structure).
+            if automatic {
+                var rejected = 0, total = 0
+                for i in max(0, lo - rejectionMargin)...min(m.diameter.count - 1, hi + rejectionMargin) {
+                    total += 1
+                    if m.valid.indices.contains(i) && !m.valid[i] { rejected += 1 }
+                }
+                if Double(rejected) > maximumRejectedFraction * Double(total) {
+                    for i in lo...hi { corrupted[i] = true }
+                    for i in max(range.lowerBound, lo - 1)...min(range.upperBound - 1, hi + 1) { consumed[i] = true }
+                    continue
+                }
+            }
+            // Recovery must be measured: junction-zone samples (ratio infinite, not measured)
+            // are skipped, so a narrowing that ends at a junction and continues as a thinner
+            // vessel beyond it (a path running from a trunk into a branch) does not recover.
+            func recovers(from start: Int, step: Int) -> Bool {
+                var j = start
+                while range.contains(j) && (!ratio[j].isFinite || corrupted[j]) { j += step }
+                return range.contains(j) && ratio[j] >= boundary
+            }
+            let recoversLeft = lo > range.lowerBound && recovers(from: lo - 1, step: -1)
+            let recoversRight = hi < range.upperBound - 1 && recovers(from: hi + 1, step: 1)
             // Sub-sample boundary positions where the ratio crosses the boundary fraction.
             let startArc = crossing(m, ratio, inner: lo, outer: lo - 1, level: boundary, recovers: recoversLeft)
             let endArc = crossing(m, ratio, inner: hi, outer: hi + 1, level: boundary, recovers: recoversRight)
@@ -122,6 +168,8 @@ public enum LesionFinder {
                                 minimalLumenDiameterUncertainty: refined.uncertainty,
                                 referenceDiameterUncertainty: m.referenceUncertainty.indices.contains(mldIndex) ? m.referenceUncertainty[mldIndex] : 0)
             if automatic && !isSignificant(lesion, parameters: parameters) { continue }
+            // The narrowing must stand out from the vessel's own diameter scatter.
+            if automatic && 1 - ratio[best] < minimumDepthOverScatter * scatter { continue }
             result.append(lesion)
         }
         return result

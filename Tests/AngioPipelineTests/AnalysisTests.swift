@@ -214,12 +214,15 @@ final class AnalysisTests: XCTestCase {
         let summary = AccuracyStudy.summarize(cases)
         XCTAssertEqual(summary.failures, 0, cases.compactMap(\.error).joined(separator: "; "))
         XCTAssertGreaterThanOrEqual(summary.mldCount, 6)
-        XCTAssertLessThanOrEqual(abs(summary.mldErrorMeanMm), 0.08, "MLD mean error \(summary.mldErrorMeanMm)")
+        XCTAssertLessThanOrEqual(abs(summary.mldErrorMeanMm), 0.05, "MLD mean error \(summary.mldErrorMeanMm)")
         XCTAssertLessThanOrEqual(summary.mldErrorSDMm, 0.12, "MLD SD \(summary.mldErrorSDMm)")
         XCTAssertLessThanOrEqual(summary.percentDSMedianAbsError, 3)
         for c in cases where c.variant == .prePostPair {
-            if let t = c.trueAcuteGainMm, let m = c.measuredAcuteGainMm { XCTAssertEqual(m, t, accuracy: 0.2, "seed \(c.seed)") }
+            if let t = c.trueAcuteGainMm, let m = c.measuredAcuteGainMm { XCTAssertEqual(m, t, accuracy: 0.1, "seed \(c.seed)") }
         }
+        // Normal vessels: no lesion above 15 % in automatic mode (issue target).
+        XCTAssertGreaterThan(summary.normalVessels, 0)
+        XCTAssertEqual(summary.normalWithFalseLesion, 0, "normal vessels with a lesion > 15 %")
         // Lossless variants must match the reference; lossy 8-bit JPEG is allowed more.
         for (name, error) in summary.mldErrorMeanByVariant {
             let bound = name == AccuracyStudy.Variant.jpegBaseline.name ? 0.25 : 0.15

@@ -76,6 +76,31 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(segment.first?.percentDiameterStenosis ?? 0, 12, accuracy: 0.5)
     }
 
+    func testNarrowingWithinTheVesselsOwnDiameterScatterIsNotALesion() {
+        // Smoothed curve with a 30 % dip; raw diameters scattered by 10 % of the reference
+        // (a vessel whose profiles are corrupted by background structure): depth 3 SD < 4 SD.
+        var noisy = Self.measurement(Self.taperedWithLesion(depth: 0.3, lengthPx: 40))
+        var generator = SplitMix(seed: 5)
+        noisy.rawDiameter = noisy.diameter.map { $0 * (1 + 0.1 * generator.gaussian()) }
+        XCTAssertEqual(LesionFinder.findLesions(in: [noisy]).count, 0)
+        XCTAssertEqual(LesionFinder.segmentLesions(noisy).first?.percentDiameterStenosis ?? 0, 30, accuracy: 3, "segment mode still reports it")
+        // The same dip over 2 % scatter is reported.
+        var quiet = noisy
+        generator = SplitMix(seed: 5)
+        quiet.rawDiameter = quiet.diameter.map { $0 * (1 + 0.02 * generator.gaussian()) }
+        XCTAssertEqual(LesionFinder.findLesions(in: [quiet]).count, 1)
+    }
+
+    func testDipOverRejectedProfilesIsNotALesion() {
+        var m = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 40))
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1)
+        // Half of the profiles over the narrowing were rejected fits (clipped, off-centre,
+        // unconverged): the model does not describe the image there.
+        for i in 160..<240 where i % 2 == 0 { m.valid[i] = false }
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 0)
+        XCTAssertEqual(LesionFinder.segmentLesions(m).first?.percentDiameterStenosis ?? 0, 50, accuracy: 0.5)
+    }
+
     func testRankingByStenosisAcrossVessels() {
         let a = Self.measurement(Self.taperedWithLesion(depth: 0.3, lengthPx: 40))
         var b = Self.measurement(Self.taperedWithLesion(depth: 0.7, lengthPx: 40, centre: 60))

@@ -280,7 +280,7 @@ public enum SingleFileAnalysis {
             try checkInside(segment.start, option: "--segment")
             try checkInside(segment.end, option: "--segment")
             estimate = analyzer.estimateImaging(from: paths)
-            guard let route = MinimalPath.find(cost: cost(), from: segment.start, to: segment.end), route.count >= 2 else {
+            guard let route = segmentRoute(cost: cost(), from: segment.start, to: segment.end), route.count >= 2 else {
                 throw AnalysisFailure(code: "segmentNotFound",
                                       message: "\(fileName): no vessel path between the --segment points (\(segment.start.x), \(segment.start.y)) and (\(segment.end.x), \(segment.end.y))")
             }
@@ -322,6 +322,27 @@ public enum SingleFileAnalysis {
                              mask: segmentation.mask, centerlines: graph, warnings: warnings,
                              psfSigma: estimate.psfSigma, vesselnessSeconds: vesselnessSeconds, measureSeconds: clock.lap())
     }
+
+    /// The minimal-cost path between the user's points. A tight or faint lesion has a high
+    /// cost (low vesselness), so the cheapest route can detour through other vessels around
+    /// it (a loop through a crossing vessel): then the lesion itself is not measured. When the
+    /// route is much longer than the straight distance, the search is repeated on the cost
+    /// capped at `detourCostCap` (a faint lumen then costs no more than a short stretch of
+    /// weak vessel) and the shorter route is taken when it is close to the straight line.
+    static func segmentRoute(cost: GrayImage, from start: Point2D, to end: Point2D) -> [Point2D]? {
+        guard let route = MinimalPath.find(cost: cost, from: start, to: end) else { return nil }
+        let straight = hypot(end.x - start.x, end.y - start.y)
+        func length(_ points: [Point2D]) -> Double {
+            zip(points, points.dropFirst()).reduce(0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
+        }
+        guard length(route) > detourFactor * straight + 10 else { return route }
+        let capped = cost.mapped { min($0, detourCostCap) }
+        guard let direct = MinimalPath.find(cost: capped, from: start, to: end), direct.count >= 2,
+              length(direct) <= 1.25 * straight + 10 else { return route }
+        return direct
+    }
+    static let detourFactor = 1.5
+    static let detourCostCap: Float = 20
 
     /// The JSON record of a successful analysis.
     public static func makeRecord(source: AnalysisRecord.Source, frame: AnalysisRecord.FrameInfo, analysis: ImageAnalysis,
