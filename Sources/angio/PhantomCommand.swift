@@ -100,7 +100,7 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .long, help: "Source-patient (isocentre) distance (mm) for --calibration imager-distances. Default 750.")
     var sod: Double?
 
-    @Option(name: .customLong("transfer-syntax"), help: "explicit, implicit, rle, jpeg-lossless, jpeg-ls, jpeg-ls-near, jpeg-baseline (8-bit) or jpeg-extended (<= 12-bit). Default explicit.")
+    @Option(name: .customLong("transfer-syntax"), help: "explicit, implicit, rle, jpeg-lossless, jpeg-ls, jpeg-ls-near, jpeg-baseline (8-bit only) or jpeg-extended (12-bit only). Default explicit.")
     var transferSyntax: String?
 
     @Option(name: .customLong("truth-spacing"), help: "Spacing of the truth centreline samples in pixels (0.05...10). Default 0.5.")
