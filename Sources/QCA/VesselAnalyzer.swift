@@ -29,6 +29,13 @@ public struct QCAParameters: Sendable, Equatable {
     public var minimumLesionLength: Double = 8
     /// Half-window (px of arc) of the Savitzky–Golay (quadratic) smoothing of the diameter.
     public var diameterSmoothingHalfWindow: Double = 4.0
+    /// At most about this many blocks over all vessels are fitted everything-free to estimate
+    /// the PSF sigma (every k-th block in path and arc order, k = ceil(blocks / budget)); the
+    /// others are fitted once sigma is known, with sigma fixed to it. The median over a few
+    /// hundred informative blocks is as good as over thousands, and the free fit (sigma, r and A
+    /// nearly degenerate on narrow lumens) costs ~3x a sigma-fixed one: on a busy 1024² frame
+    /// the free block fits were most of the measure time. Nil: every block free (as before).
+    public var sigmaBlockBudget: Int? = 400
 
     public init() {}
 }
@@ -98,6 +105,9 @@ public struct VesselAnalyzer: Sendable {
         var path: VesselPath
         var sampled: SampledPath
         var blocks: [BlockFit]
+        /// Centres of blocks not fitted yet (see `QCAParameters.sigmaBlockBudget`);
+        /// `completeBlocks` fits them with the PSF sigma fixed once it is known.
+        var deferredBlocks: [Int] = []
         /// Typical intensity dip of the vessel (median over informative blocks).
         var typicalDepth: Double = 0
         /// Typical lumen radius (px), median over informative blocks.
@@ -120,16 +130,16 @@ public struct VesselAnalyzer: Sendable {
 
     /// Measures every path (auto mode). Paths too short to profile are dropped.
     public func measure(_ paths: [VesselPath]) -> (measurements: [VesselMeasurement], estimate: ImagingEstimate) {
-        let prepared = Parallel.map(count: paths.count, threads: threads) { index in prepare(paths[index]) }.compactMap { $0 }
+        let prepared = prepareWithinBudget(paths)
         let estimate = estimateImaging(prepared)
-        return (measureAll(prepared, estimate: estimate), estimate)
+        let completed = completeBlocks(prepared, sigma: estimate.psfSigma)
+        return (measureAll(completed, estimate: estimate), estimate)
     }
 
     /// Measures the PSF and contrast from a set of paths (e.g. all centerline segments) so a
     /// single user path can then be measured with them.
     public func estimateImaging(from paths: [VesselPath]) -> ImagingEstimate {
-        let prepared = Parallel.map(count: paths.count, threads: threads) { index in prepare(paths[index]) }.compactMap { $0 }
-        return estimateImaging(prepared)
+        return estimateImaging(prepareWithinBudget(paths))
     }
 
     /// Measures one path with a given imaging estimate (segment mode, catheter).
@@ -141,32 +151,101 @@ public struct VesselAnalyzer: Sendable {
         let combined = ImagingEstimate(psfSigma: estimate?.psfSigma ?? own.psfSigma,
                                        attenuation: own.attenuation ?? estimate?.attenuation,
                                        blockCount: (estimate?.blockCount ?? 0) + own.blockCount)
-        return measureAll([prepared], estimate: combined, freeAttenuation: freeAttenuation).first
+        let completed = completeBlocks([prepared], sigma: combined.psfSigma)
+        return measureAll(completed, estimate: combined, freeAttenuation: freeAttenuation).first
     }
 
     // MARK: stage 1: sampling and block fits (PSF sigma and contrast free)
 
-    func prepare(_ path: VesselPath) -> PreparedPath? {
+    /// Sampled path and its block centres (every `blockSpacing` px of arc).
+    func sampleWithBlocks(_ path: VesselPath) -> (sampled: SampledPath, centres: [Int])? {
         guard let sampled = PathSampling.sample(path.points, step: parameters.sampleSpacing,
                                                 smoothing: parameters.centerlineSmoothing),
               sampled.count >= 5 else { return nil }
         let stride = max(1, Int((parameters.blockSpacing / parameters.sampleSpacing).rounded()))
         var centres: [Int] = Array(Swift.stride(from: stride / 2, to: sampled.count, by: stride))
         if centres.isEmpty { centres = [sampled.count / 2] }
+        return (sampled, centres)
+    }
+
+    /// `prepare` for many paths, with at most ~`sigmaBlockBudget` sigma-free block fits: block
+    /// number g (counted over all paths in order) is fitted free when g % k == 0. The choice
+    /// depends only on the paths, never on the thread count.
+    func prepareWithinBudget(_ paths: [VesselPath]) -> [PreparedPath] {
+        let sampled = Parallel.map(count: paths.count, threads: threads) { index in sampleWithBlocks(paths[index]) }
+        let total = sampled.reduce(0) { $0 + ($1?.centres.count ?? 0) }
+        let every = parameters.sigmaBlockBudget.map { max(1, (total + max($0, 1) - 1) / max($0, 1)) } ?? 1
+        var firstOrdinal = [Int](repeating: 0, count: paths.count)
+        var running = 0
+        for index in paths.indices {
+            firstOrdinal[index] = running
+            running += sampled[index]?.centres.count ?? 0
+        }
+        let ordinals = firstOrdinal
+        return Parallel.map(count: paths.count, threads: threads) { index -> PreparedPath? in
+            guard let (path, centres) = sampled[index] else { return nil }
+            return prepare(paths[index], sampled: path, centres: centres) { (ordinals[index] + $0) % every == 0 }
+        }.compactMap { $0 }
+    }
+
+    /// Samples the path and fits its blocks with everything free (see `prepareWithinBudget`
+    /// for the many-path case).
+    func prepare(_ path: VesselPath) -> PreparedPath? {
+        guard let (sampled, centres) = sampleWithBlocks(path) else { return nil }
+        return prepare(path, sampled: sampled, centres: centres) { _ in true }
+    }
+
+    /// Fits the blocks at `centres` whose position in the list passes `sigmaFree` with
+    /// everything free; the others are left for `completeBlocks`.
+    func prepare(_ path: VesselPath, sampled: SampledPath, centres: [Int], sigmaFree: (Int) -> Bool) -> PreparedPath {
         var blocks: [BlockFit] = []
+        var deferred: [Int] = []
         var samples = ProfileSamples()
-        for index in centres {
-            if let block = fitBlock(sampled, index: index, samples: &samples) { blocks.append(block) }
+        for (position, index) in centres.enumerated() {
+            guard sigmaFree(position) else { deferred.append(index); continue }
+            if let block = fitBlock(sampled, index: index, samples: &samples, fixedSigma: parameters.fixedPSFSigma) {
+                blocks.append(block)
+            }
         }
         var prepared = PreparedPath(path: path, sampled: sampled, blocks: blocks)
-        prepared.typicalDepth = Statistics.median(blocks.filter(isInformative).map {
-            $0.fit.model.background * (1 - exp(-2 * $0.fit.model.attenuation * $0.fit.model.radius))
-        }) ?? 0
-        prepared.typicalRadius = Statistics.median(blocks.filter(isInformative).map(\.fit.model.radius)) ?? 0
+        prepared.deferredBlocks = deferred
+        summarizeBlocks(&prepared)
         return prepared
     }
 
-    private func fitBlock(_ sampled: SampledPath, index: Int, samples: inout ProfileSamples) -> BlockFit? {
+    /// Typical dip and radius of a vessel from its informative blocks.
+    private func summarizeBlocks(_ prepared: inout PreparedPath) {
+        let informative = prepared.blocks.filter(isInformative)
+        prepared.typicalDepth = Statistics.median(informative.map {
+            $0.fit.model.background * (1 - exp(-2 * $0.fit.model.attenuation * $0.fit.model.radius))
+        }) ?? 0
+        prepared.typicalRadius = Statistics.median(informative.map(\.fit.model.radius)) ?? 0
+    }
+
+    /// Fits the deferred narrow blocks of every path with the PSF sigma fixed (one path per
+    /// parallel job, blocks in arc order, so the result does not depend on the thread count).
+    func completeBlocks(_ prepared: [PreparedPath], sigma: Double) -> [PreparedPath] {
+        guard prepared.contains(where: { !$0.deferredBlocks.isEmpty }) else { return prepared }
+        return Parallel.map(count: prepared.count, threads: threads) { p -> PreparedPath in
+            var path = prepared[p]
+            guard !path.deferredBlocks.isEmpty else { return path }
+            var samples = ProfileSamples()
+            for index in path.deferredBlocks {
+                if let block = fitBlock(path.sampled, index: index, samples: &samples, fixedSigma: sigma) {
+                    path.blocks.append(block)
+                }
+            }
+            path.blocks.sort { $0.sampleIndex < $1.sampleIndex }
+            path.deferredBlocks = []
+            summarizeBlocks(&path)
+            return path
+        }
+    }
+
+    /// Fits one estimation block (window grown up to twice until it holds the blurred lumen and
+    /// background). `fixedSigma` nil: the PSF sigma is free.
+    private func fitBlock(_ sampled: SampledPath, index: Int, samples: inout ProfileSamples,
+                          fixedSigma: Double?) -> BlockFit? {
         var window = 14.0
         var result: BlockFit?
         for _ in 0..<3 {
@@ -176,11 +255,11 @@ public struct VesselAnalyzer: Sendable {
             let initial: LumenModel
             if let previous = result?.fit.model { initial = previous } else {
                 guard let guess = ProfileInitialGuess.estimate(samples, window: window,
-                                                               sigma: parameters.fixedPSFSigma ?? parameters.fallbackPSFSigma) else { return nil }
+                                                               sigma: fixedSigma ?? parameters.fallbackPSFSigma) else { return nil }
                 initial = guess
             }
             var free: LumenFitter.Free = [.attenuation, .center, .radius, .sigma]
-            if parameters.fixedPSFSigma != nil { free.remove(.sigma) }
+            if fixedSigma != nil { free.remove(.sigma) }
             guard let fit = LumenFitter.fit(samples, initial: initial, free: free, maxRadius: parameters.maxRadius) else { return nil }
             result = BlockFit(sampleIndex: index, fit: fit, window: window)
             let needed = profileWindow(radius: fit.model.radius, sigma: fit.model.sigma)
