@@ -87,8 +87,10 @@ public enum LesionFinder {
         let range = m.measurableRange
         guard range.count >= 3, m.referenceDiameter.count == m.diameter.count else { return [] }
         var ratio = [Double](repeating: .infinity, count: m.diameter.count)
+        let folds = automatic ? foldZone(m) : [Bool](repeating: false, count: m.diameter.count)
         for i in range where m.referenceDiameter[i] > 0 {
             if m.junctionZone.indices.contains(i) && m.junctionZone[i] { continue }
+            if folds[i] { continue }
             ratio[i] = m.diameter[i] / m.referenceDiameter[i]
         }
         // Robust scatter of the raw diameter about the reference on the healthy samples
@@ -173,6 +175,40 @@ public enum LesionFinder {
             result.append(lesion)
         }
         return result
+    }
+
+    /// Fold-backs: a vessel is smooth on the scale of a few px, so the chord between the
+    /// samples a half window of arc before and after a sample is close to the arc between
+    /// them; much less means the path turns back there (a skeleton loop, or a spur walked out
+    /// and back).
+    /// (half window in px of arc, smallest chord / arc): a sharp turn, and a wide loop (a U-bend
+    /// of a real vessel over 30 px of arc has a radius of curvature >= 10 px, chord/arc >= 0.6).
+    static let foldScales: [(halfWindow: Double, minimumChordOverArc: Double)] = [(6, 0.6), (15, 0.5)]
+
+    /// Samples where the path folds back, widened by a reference diameter + 3 px on each side
+    /// (like a junction zone: profiles there cut the vessel obliquely or not at all).
+    static func foldZone(_ m: VesselMeasurement) -> [Bool] {
+        let n = m.centerline.count
+        var zone = [Bool](repeating: false, count: n)
+        guard n > 2, m.arcLength.count == n else { return zone }
+        let step = max((m.arcLength[n - 1] - m.arcLength[0]) / Double(n - 1), 1e-6)
+        var folded: [Int] = []
+        for i in 0..<n {
+            for scale in foldScales {
+                let k = max(1, Int((scale.halfWindow / step).rounded()))
+                let a = max(0, i - k), b = min(n - 1, i + k)
+                let arc = m.arcLength[b] - m.arcLength[a]
+                guard arc > scale.halfWindow else { continue }
+                let chord = hypot(m.centerline[b].x - m.centerline[a].x, m.centerline[b].y - m.centerline[a].y)
+                if chord < scale.minimumChordOverArc * arc { folded.append(i); break }
+            }
+        }
+        for i in folded {
+            let reference = m.referenceDiameter.indices.contains(i) ? m.referenceDiameter[i] : 0
+            let margin = Int(((reference + 3) / step).rounded(.up))
+            for j in max(0, i - margin)...min(n - 1, i + margin) { zone[j] = true }
+        }
+        return zone
     }
 
     static func refinedMinimum(_ m: VesselMeasurement, lower: Int, upper: Int, startArc: Double, endArc: Double,

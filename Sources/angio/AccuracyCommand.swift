@@ -21,11 +21,17 @@ struct AccuracyCommand: ParsableCommand {
     @Option(help: "Phantom width and height in pixels.") var size: Int = 384
     @Option(help: "Write the per-phantom results and summary as JSON to this file.") var out: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("only-seed"), parsing: .upToNextOption,
+            help: "Re-run only these seeds of the study (each with its variant in the full study).")
+    var onlySeeds: [UInt64] = []
 
     func validate() throws {
         if !(1...10_000).contains(count) { throw ValidationError("--count must be in 1...10000, got \(count)") }
         if !(192...2048).contains(size) { throw ValidationError("--size must be in 192...2048, got \(size)") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1...256, got \(threads)") }
+        for only in onlySeeds where only < seed || only - seed >= UInt64(count) {
+            throw ValidationError("--only-seed \(only) is not in the study (seeds \(seed)...\(seed + UInt64(count) - 1))")
+        }
     }
 
     func run() throws {
@@ -33,7 +39,8 @@ struct AccuracyCommand: ParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent(keep ? "angio-accuracy-kept" : "angio-accuracy-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(at: work) } }
-        let study = AccuracyStudy(count: count, seed: seed, size: size, threads: threads)
+        let only = onlySeeds.isEmpty ? nil : onlySeeds.map { Int($0 - seed) }
+        let study = AccuracyStudy(count: count, seed: seed, size: size, threads: threads, onlyIndices: only)
         let cases = study.run(workDirectory: work.path)
         let summary = AccuracyStudy.summarize(cases)
         print(Self.report(summary))

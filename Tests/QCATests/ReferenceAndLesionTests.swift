@@ -101,6 +101,27 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(LesionFinder.segmentLesions(m).first?.percentDiameterStenosis ?? 0, 50, accuracy: 0.5)
     }
 
+    func testDipWherePathFoldsBackIsNotALesion() throws {
+        var m = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 30))
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1)
+        // The path walks 15 px out along a spur and back (arc 92.5...122.5 px) over the
+        // narrowing: a skeleton loop, not the vessel's course.
+        for i in m.centerline.indices {
+            let s = m.arcLength[i]
+            let out = min(max(s - 92.5, 0), 15) - min(max(s - 107.5, 0), 15)
+            m.centerline[i] = Point2D(x: 20 + min(s, 92.5) + max(s - 122.5, 0), y: 50 + out)
+        }
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 0)
+        // Segment mode still reports the narrowest point the user asked about.
+        XCTAssertEqual(try XCTUnwrap(LesionFinder.segmentLesions(m).first).percentDiameterStenosis, 50, accuracy: 0.5)
+        // A smooth bend (radius 40 px) over the same narrowing stays a lesion.
+        for i in m.centerline.indices {
+            let angle = m.arcLength[i] / 40
+            m.centerline[i] = Point2D(x: 20 + 40 * sin(angle), y: 90 - 40 * cos(angle))
+        }
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1)
+    }
+
     func testRankingByStenosisAcrossVessels() {
         let a = Self.measurement(Self.taperedWithLesion(depth: 0.3, lengthPx: 40))
         var b = Self.measurement(Self.taperedWithLesion(depth: 0.7, lengthPx: 40, centre: 60))

@@ -36,7 +36,8 @@ public struct AccuracyStudy: Sendable {
         public var trueMLDmm: Double?
         public var trueReferenceMm: Double?
         public var truePercentDS: Double?
-        /// Segment mode.
+        /// Segment mode: the points measured between ("X0,Y0,X1,Y1", as `--segment`).
+        public var segment: String?
         public var segmentMLDmm: Double?
         public var segmentPercentDS: Double?
         /// Automatic mode, rank-1 lesion.
@@ -53,27 +54,32 @@ public struct AccuracyStudy: Sendable {
     public var seed: UInt64
     public var size: Int
     public var threads: Int?
+    /// Run only these phantom indices (0-based, i.e. seed - first seed) of the study, each with
+    /// the variant it has in the full study: to re-examine single cases.
+    public var onlyIndices: [Int]?
 
-    public init(count: Int, seed: UInt64, size: Int = 384, threads: Int? = nil) {
+    public init(count: Int, seed: UInt64, size: Int = 384, threads: Int? = nil, onlyIndices: [Int]? = nil) {
         self.count = count
         self.seed = seed
         self.size = size
         self.threads = threads
+        self.onlyIndices = onlyIndices
     }
 
     public func run(workDirectory: String) -> [Case] {
-        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, count))
-        let storage = UnsafeMutableBufferPointer<Case?>.allocate(capacity: max(count, 1))
+        let indices = onlyIndices.map { $0.filter { (0..<count).contains($0) } } ?? Array(0..<count)
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, indices.count))
+        let storage = UnsafeMutableBufferPointer<Case?>.allocate(capacity: max(indices.count, 1))
         storage.initialize(repeating: nil)
         defer { storage.deinitialize(); storage.deallocate() }
         nonisolated(unsafe) let output = storage
         let study = self
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in Swift.stride(from: worker, to: study.count, by: workers) {
-                output[index] = study.runCase(index, workDirectory: workDirectory)
+            for slot in Swift.stride(from: worker, to: indices.count, by: workers) {
+                output[slot] = study.runCase(indices[slot], workDirectory: workDirectory)
             }
         }
-        return (0..<count).map { storage[$0] ?? Case(seed: seed &+ UInt64($0), variant: .reference, error: "not run") }
+        return indices.indices.map { storage[$0] ?? Case(seed: seed &+ UInt64(indices[$0]), variant: .reference, error: "not run") }
     }
 
     func runCase(_ index: Int, workDirectory: String) -> Case {
@@ -98,7 +104,9 @@ public struct AccuracyStudy: Sendable {
         let rendering: PhantomRendering
         do {
             rendering = try PhantomGenerator.render(spec, threads: 1)
-            try PhantomWriter.write(rendering, to: path)
+            // Kept phantoms (ANGIO_ACCURACY_KEEP) get their truth JSON beside them.
+            try PhantomWriter.write(rendering, spec: spec, to: path,
+                                    truthPath: keep ? (path as NSString).deletingPathExtension + ".truth.json" : nil)
         } catch {
             result.error = "\(error)"
             return result
@@ -125,6 +133,8 @@ public struct AccuracyStudy: Sendable {
         guard let points = Self.segmentPoints(main, stenosis: stenosis, mmPerPixel: mm, width: spec.width, height: spec.height) else { return result }
         var segmentOptions = AnalysisOptions(threads: 1)
         segmentOptions.segment = points
+        result.segment = [points.start.x, points.start.y, points.end.x, points.end.y]
+            .map { String(format: "%.2f", $0) }.joined(separator: ",")
         let segmentRecord = SingleFileAnalysis.analyze(path: path, options: segmentOptions).record
         if let lesion = segmentRecord.lesions.first {
             result.segmentMLDmm = millimetres(lesion.minimalLumenDiameter)
@@ -138,7 +148,8 @@ public struct AccuracyStudy: Sendable {
             let postPath = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-post.dcm")
             defer { if !keep { try? FileManager.default.removeItem(atPath: postPath) } }
             if let postRendering = try? PhantomGenerator.render(post, threads: 1),
-               (try? PhantomWriter.write(postRendering, to: postPath)) != nil,
+               (try? PhantomWriter.write(postRendering, spec: post, to: postPath,
+                                         truthPath: keep ? (postPath as NSString).deletingPathExtension + ".truth.json" : nil)) != nil,
                let postStenosis = postRendering.truth.vessels.first?.stenosis {
                 let postRecord = SingleFileAnalysis.analyze(path: postPath, options: segmentOptions).record
                 if let lesion = postRecord.lesions.first {

@@ -318,6 +318,27 @@ public enum SingleFileAnalysis {
         }
         let calibration = CalibrationResolver.resolve(inputs)
         warnings.append(contentsOf: calibration.warnings)
+        // Developer aid: ANGIO_DEBUG_MEASUREMENTS=DIR writes every measured path's diameter
+        // function as CSV (DIR/<file>.m<index>.csv) for inspection; never used by the product.
+        if let directory = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"] {
+            for (index, m) in measurements.enumerated() {
+                var text = "i,x,y,arc,raw,diameter,reference,uncertainty,valid,reason,junction\n"
+                for i in m.diameter.indices {
+                    let fields: [String] = [
+                        "\(i)", String(format: "%.2f", m.centerline[i].x), String(format: "%.2f", m.centerline[i].y),
+                        String(format: "%.2f", m.arcLength[i]), String(format: "%.3f", m.rawDiameter[i]),
+                        String(format: "%.3f", m.diameter[i]),
+                        String(format: "%.3f", m.referenceDiameter.indices.contains(i) ? m.referenceDiameter[i] : .nan),
+                        String(format: "%.3f", m.diameterUncertainty.indices.contains(i) ? m.diameterUncertainty[i] : .nan),
+                        m.valid[i] ? "1" : "0",
+                        "\(m.rejectionReasons.indices.contains(i) ? m.rejectionReasons[i] : 0)",
+                        (m.junctionZone.indices.contains(i) && m.junctionZone[i]) ? "1" : "0"]
+                    text += fields.joined(separator: ",") + (m.measurableRange.contains(i) ? "" : ",outside") + "\n"
+                }
+                let file = (directory as NSString).appendingPathComponent("\(fileName).m\(index).csv")
+                try? text.write(toFile: file, atomically: true, encoding: .utf8)
+            }
+        }
         return ImageAnalysis(measurements: measurements, lesions: lesions, calibration: calibration,
                              mask: segmentation.mask, centerlines: graph, warnings: warnings,
                              psfSigma: estimate.psfSigma, vesselnessSeconds: vesselnessSeconds, measureSeconds: clock.lap())
