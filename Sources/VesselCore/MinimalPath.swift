@@ -94,6 +94,34 @@ public enum MinimalPath {
         return Polyline.smooth(points, sigma: 1.5)
     }
 
+    /// `find` restricted to the bounding box of the two points widened by `margin` px on every
+    /// side (clipped to the image).
+    ///
+    /// Dijkstra from a point on a vessel towards a goal on background settles every pixel
+    /// cheaper than the goal, i.e. most of the vessel tree of a busy frame (and allocates
+    /// per-pixel state for the whole image) per call. Short look-ahead and gap-bridging routes
+    /// (tens of px) never need to leave a box with a margin of a few vessel widths: any detour
+    /// beyond it is longer than the direct route across a few background pixels. Nil as in
+    /// `find`, also when a point lies outside the image.
+    public static func find(cost: GrayImage, from: Point2D, to: Point2D, margin: Int) -> [Point2D]? {
+        guard cost.width > 0, cost.height > 0, from.x.isFinite, from.y.isFinite, to.x.isFinite, to.y.isFinite,
+              from.x.magnitude < 1e9, from.y.magnitude < 1e9, to.x.magnitude < 1e9, to.y.magnitude < 1e9 else { return nil }
+        let reach = max(margin, snapRadius + 1)
+        let x0 = max(0, Int(min(from.x, to.x).rounded(.down)) - reach)
+        let y0 = max(0, Int(min(from.y, to.y).rounded(.down)) - reach)
+        let x1 = min(cost.width - 1, Int(max(from.x, to.x).rounded(.up)) + reach)
+        let y1 = min(cost.height - 1, Int(max(from.y, to.y).rounded(.up)) + reach)
+        guard x0 <= x1, y0 <= y1 else { return nil }
+        if x0 == 0 && y0 == 0 && x1 == cost.width - 1 && y1 == cost.height - 1 {
+            return find(cost: cost, from: from, to: to)
+        }
+        let window = cost.cropped(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
+        let offsetX = Double(x0), offsetY = Double(y0)
+        guard let route = find(cost: window, from: Point2D(x: from.x - offsetX, y: from.y - offsetY),
+                               to: Point2D(x: to.x - offsetX, y: to.y - offsetY)) else { return nil }
+        return route.map { Point2D(x: $0.x + offsetX, y: $0.y + offsetY) }
+    }
+
     /// Lowest-cost pixel within `snapRadius` of `point` (ties: nearest, then raster order).
     static func snap(_ point: Point2D, cost: GrayImage) -> Int? {
         guard point.x.isFinite, point.y.isFinite else { return nil }
