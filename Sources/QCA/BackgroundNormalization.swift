@@ -19,7 +19,17 @@ public enum BackgroundNormalization {
     /// I / B, scaled so the background is about 1000 (keeps Float precision comfortable).
     /// Returns the image unchanged when the mask is empty or sizes differ.
     public static func normalize(_ image: GrayImage, vesselMask: BinaryMask, threads: Int? = nil) -> GrayImage {
-        guard vesselMask.width == image.width, vesselMask.height == image.height, vesselMask.count > 0 else { return image }
+        normalizeWithCurvature(image, vesselMask: vesselMask, threads: threads).image
+    }
+
+    /// `normalize`, plus the largest absolute eigenvalue of the Hessian of ln B per pixel
+    /// (1/px²; 0 where the background is linear). Where it is large a background edge (bone,
+    /// diaphragm) runs nearby: what the interpolation under the vessel missed there is not
+    /// linear across a profile, which the lumen model's linear background cannot absorb
+    /// (`VesselAnalyzer` then takes the contrast locally, see `QCAParameters.edgeContrastReach`).
+    public static func normalizeWithCurvature(_ image: GrayImage, vesselMask: BinaryMask,
+                                              threads: Int? = nil) -> (image: GrayImage, curvature: GrayImage?) {
+        guard vesselMask.width == image.width, vesselMask.height == image.height, vesselMask.count > 0 else { return (image, nil) }
         let excluded = Morphology.disc(vesselMask, radius: maskDilation, grow: true)
         var weighted = GrayImage(width: image.width, height: image.height)
         var weights = GrayImage(width: image.width, height: image.height)
@@ -33,14 +43,38 @@ public enum BackgroundNormalization {
         for i in 0..<image.pixels.count where weights.pixels[i] > 0 { fallback += Double(image.pixels[i]); fallbackCount += 1 }
         let meanBackground = fallbackCount > 0 ? Float(fallback / fallbackCount) : 1
         // A transmission ratio needs a positive background (signed or offset data: leave as is).
-        guard meanBackground > 0 else { return image }
+        guard meanBackground > 0 else { return (image, nil) }
         var result = image
+        var logBackground = [Float](repeating: 0, count: image.pixels.count)
         for i in 0..<image.pixels.count {
             let w = denominator.pixels[i]
             var background = w > 1e-3 ? numerator.pixels[i] / w : meanBackground
             if !(background.isFinite && background > 0) { background = meanBackground }
             guard background > 0 else { continue }
             result.pixels[i] = 1000 * image.pixels[i] / background
+            logBackground[i] = log(background)
+        }
+        return (result, hessianMagnitude(logBackground, width: image.width, height: image.height))
+    }
+
+    /// Largest |eigenvalue| of the Hessian by central differences over 2 px (the background is
+    /// smooth on the scale of `smoothingSigma`); border rows and columns are 0.
+    static func hessianMagnitude(_ values: [Float], width: Int, height: Int) -> GrayImage {
+        let h = 2
+        var result = GrayImage(width: width, height: height)
+        guard width > 2 * h, height > 2 * h else { return result }
+        let scale = 1 / Float(h * h)
+        for y in h..<(height - h) {
+            for x in h..<(width - h) {
+                let i = y * width + x
+                let centre = values[i]
+                let xx = (values[i + h] - 2 * centre + values[i - h]) * scale
+                let yy = (values[i + h * width] - 2 * centre + values[i - h * width]) * scale
+                let xy = (values[i + h * width + h] - values[i + h * width - h]
+                    - values[i - h * width + h] + values[i - h * width - h]) * scale / 4
+                let mean = (xx + yy) / 2, spread = (((xx - yy) / 2) * ((xx - yy) / 2) + xy * xy).squareRoot()
+                result.pixels[i] = max(abs(mean + spread), abs(mean - spread))
+            }
         }
         return result
     }

@@ -29,6 +29,18 @@ public struct QCAParameters: Sendable, Equatable {
     public var minimumLesionLength: Double = 8
     /// Half-window (px of arc) of the Savitzky–Golay (quadratic) smoothing of the diameter.
     public var diameterSmoothingHalfWindow: Double = 4.0
+    /// Background-edge regions (see `VesselAnalyzer.edgeContrast`): relative departure of the
+    /// background from a line across a profile above which the contrast is taken locally.
+    public var edgeNonlinearityLimit: Double = 0.01
+    /// Arc distance (px) of the local contrast median there; nil: one contrast per vessel.
+    public var edgeContrastReach: Double? = 20
+    /// Lumens at least this many PSF sigmas in radius give the local contrast.
+    public var edgeContrastMinimumRadius: Double = 2.5
+    /// Fewest wide profiles within the reach for a local contrast (else the vessel's).
+    public var edgeContrastMinimumProfiles: Int = 12
+    /// Lumen radius (PSF sigmas) over which the local contrast takes over from the vessel's:
+    /// vessel's below the lower bound, local above the upper, radius blended in between.
+    public var edgeContrastBlend: ClosedRange<Double> = 2.5...4.0
     /// At most about this many blocks over all vessels are fitted everything-free to estimate
     /// the PSF sigma (every k-th block in path and arc order, k = ceil(blocks / budget)); the
     /// others are fitted once sigma is known, with sigma fixed to it. The median over a few
@@ -88,11 +100,31 @@ public struct VesselAnalyzer: Sendable {
     public let image: GrayImage
     public let parameters: QCAParameters
     public let threads: Int?
+    /// Largest |Hessian eigenvalue| of ln(background) per pixel (1/px²), from
+    /// `BackgroundNormalization.normalizeWithCurvature`; nil: the background is taken as smooth.
+    public let backgroundCurvature: GrayImage?
 
-    public init(image: GrayImage, parameters: QCAParameters = QCAParameters(), threads: Int? = nil) {
+    public init(image: GrayImage, parameters: QCAParameters = QCAParameters(), threads: Int? = nil,
+                backgroundCurvature: GrayImage? = nil) {
         self.image = image
         self.parameters = parameters
         self.threads = threads
+        self.backgroundCurvature = backgroundCurvature
+    }
+
+    /// How far from linear the background estimate is across a profile (relative intensity):
+    /// half the largest background curvature along the profile times the squared half-window.
+    /// A bone edge near the vessel gives a few 0.01, smooth soft tissue well below 0.005.
+    func backgroundNonlinearity(center: Point2D, normal: Point2D, halfWindow: Double) -> Double {
+        guard let curvature = backgroundCurvature, curvature.width == image.width, curvature.height == image.height else { return 0 }
+        var largest: Float = 0
+        for step in -4...4 {
+            let d = halfWindow * Double(step) / 4
+            let x = Int((center.x + d * normal.x).rounded()), y = Int((center.y + d * normal.y).rounded())
+            guard x >= 0, y >= 0, x < curvature.width, y < curvature.height else { continue }
+            largest = max(largest, curvature[x: x, y: y])
+        }
+        return 0.5 * Double(largest) * halfWindow * halfWindow
     }
 
     struct BlockFit: Sendable {
@@ -121,6 +153,8 @@ public struct VesselAnalyzer: Sendable {
         var residualScale: Double
         var background: Double
         var valid: Bool
+        /// Attenuation per px of chord, fixed or fitted.
+        var attenuation: Double = 0
         /// Why the profile was rejected (diagnostics): 0 ok, 1 no block, 2 few pixels,
         /// 3 window clipped, 4 no fit, 5 not converged, 6 off-centre, 7 outside window, 8 residual.
         var reason: Int = 0
@@ -309,10 +343,13 @@ public struct VesselAnalyzer: Sendable {
         }
         let sigma = estimate.psfSigma
         let allJobs = jobs, attenuationOfPath = pathAttenuation
+        let localContrast = freeAttenuation ? jobs.map { _ in nil }
+            : edgeContrast(prepared, jobs: jobs.map { ($0.path, $0.sample) }, sigma: sigma)
         let fits = Parallel.map(count: jobs.count, threads: threads) { j -> SampleFit in
             let job = allJobs[j]
             return fitSample(prepared[job.path], index: job.sample, sigma: sigma,
-                             attenuation: freeAttenuation ? nil : attenuationOfPath[job.path])
+                             attenuation: freeAttenuation ? nil : attenuationOfPath[job.path],
+                             wideLumenAttenuation: localContrast[j])
         }
         var measurements: [VesselMeasurement] = []
         var offset = 0
@@ -325,6 +362,51 @@ public struct VesselAnalyzer: Sendable {
         return measurements
     }
 
+    /// Local contrast for wide lumens in background-edge regions (nil elsewhere). Where the
+    /// background is not linear across the profile (a bone edge along or across the vessel,
+    /// `backgroundNonlinearity` above `edgeNonlinearityLimit`) the background divided out
+    /// under the vessel is wrong, and a contrast fixed to the vessel's median makes the fit
+    /// turn that error into a wrong radius. There the contrast is fitted freely on the wide
+    /// profiles (radius >= `edgeContrastMinimumRadius` sigmas: the edges fix the radius and
+    /// the contrast absorbs the background error), and the local median of those (within
+    /// `edgeContrastReach` px of arc, at least `edgeContrastMinimumProfiles`) is returned.
+    /// Narrow lumens keep the vessel's contrast: at r ~ sigma the radius rests on the
+    /// integrated attenuation, and a contrast taken from a biased background does not
+    /// correct it (tried: tight lesions by bone edges moved by up to 0.2 mm).
+    func edgeContrast(_ prepared: [PreparedPath], jobs: [(path: Int, sample: Int)], sigma: Double) -> [Double?] {
+        var result: [Double?] = jobs.map { _ in nil }
+        guard backgroundCurvature != nil, let reach = parameters.edgeContrastReach else { return result }
+        let affected = jobs.map { job -> Bool in
+            let path = prepared[job.path]
+            guard let block = nearestBlock(path, index: job.sample) else { return false }
+            let window = profileWindow(radius: block.fit.model.radius, sigma: sigma)
+            return backgroundNonlinearity(center: path.sampled.points[job.sample], normal: path.sampled.normals[job.sample],
+                                          halfWindow: window) > parameters.edgeNonlinearityLimit
+        }
+        let candidates = jobs.indices.filter { affected[$0] }
+        guard !candidates.isEmpty else { return result }
+        let allJobs = jobs
+        let free = Parallel.map(count: candidates.count, threads: threads) { k -> SampleFit in
+            let job = allJobs[candidates[k]]
+            return fitSample(prepared[job.path], index: job.sample, sigma: sigma, attenuation: nil)
+        }
+        var wideByPath: [Int: [(arc: Double, attenuation: Double)]] = [:]
+        for (k, j) in candidates.enumerated() {
+            let fit = free[k]
+            guard fit.valid, fit.attenuation > 0, fit.radius >= parameters.edgeContrastMinimumRadius * sigma else { continue }
+            let job = jobs[j]
+            wideByPath[job.path, default: []].append((prepared[job.path].sampled.arcLength[job.sample], fit.attenuation))
+        }
+        for j in candidates {
+            let job = jobs[j]
+            guard let wide = wideByPath[job.path] else { continue }
+            let arc = prepared[job.path].sampled.arcLength[job.sample]
+            let near = wide.filter { abs($0.arc - arc) <= reach }.map(\.attenuation)
+            if near.count >= parameters.edgeContrastMinimumProfiles { result[j] = Statistics.median(near) }
+        }
+        return result
+    }
+
     private func nearestBlock(_ path: PreparedPath, index: Int) -> BlockFit? {
         var best: BlockFit?
         var bestDistance = Int.max
@@ -335,7 +417,8 @@ public struct VesselAnalyzer: Sendable {
         return best
     }
 
-    func fitSample(_ path: PreparedPath, index: Int, sigma: Double, attenuation: Double?) -> SampleFit {
+    func fitSample(_ path: PreparedPath, index: Int, sigma: Double, attenuation: Double?,
+                   wideLumenAttenuation: Double? = nil) -> SampleFit {
         let invalid = SampleFit(radius: 0, center: 0, radiusUncertainty: .infinity, residualScale: .infinity, background: 0, valid: false)
         func rejected(_ reason: Int) -> SampleFit { var r = invalid; r.reason = reason; return r }
         guard let block = nearestBlock(path, index: index) else { return rejected(1) }
@@ -402,14 +485,33 @@ public struct VesselAnalyzer: Sendable {
                 }
             }
         }
-        guard let result = fit else { return rejected(4) }
+        guard var result = fit else { return rejected(4) }
+        // Background-edge region (`edgeContrast`): wide lumens are refitted with the local
+        // contrast, blended linearly over `edgeContrastBlend` (in PSF sigmas) so the diameter
+        // function has no step where a narrowing crosses it.
+        if let local = wideLumenAttenuation, acceptable(result),
+           result.model.radius > parameters.edgeContrastBlend.lowerBound * sigma {
+            var initial = result.model
+            initial.attenuation = local
+            if let wide = LumenFitter.fit(samples, initial: initial, free: free, maxRadius: parameters.maxRadius,
+                                          centerLimit: centerLimit), acceptable(wide) {
+                let from = parameters.edgeContrastBlend.lowerBound * sigma, to = parameters.edgeContrastBlend.upperBound * sigma
+                let weight = min(max((result.model.radius - from) / max(to - from, 1e-9), 0), 1)
+                var blended = wide
+                blended.model.radius = weight * wide.model.radius + (1 - weight) * result.model.radius
+                blended.model.center = weight * wide.model.center + (1 - weight) * result.model.center
+                blended.radiusUncertainty = weight * wide.radiusUncertainty + (1 - weight) * result.radiusUncertainty
+                blended.residualScale = weight * wide.residualScale + (1 - weight) * result.residualScale
+                result = blended
+            }
+        }
         let m = result.model
         let centred = abs(m.center) <= max(block.fit.model.radius, m.radius) + 3
         let inside = m.radius + abs(m.center) < window
         let reason = !(result.converged && result.radiusUncertainty.isFinite) ? 5 : (!centred ? 6 : (!inside ? 7 : 0))
         return SampleFit(radius: m.radius, center: m.center, radiusUncertainty: result.radiusUncertainty,
                          residualScale: result.residualScale, background: m.background,
-                         valid: reason == 0, reason: reason)
+                         valid: reason == 0, attenuation: m.attenuation, reason: reason)
     }
 
     // MARK: stage 3: diameter function

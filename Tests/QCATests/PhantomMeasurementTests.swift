@@ -46,14 +46,21 @@ final class PhantomMeasurementTests: XCTestCase {
         return mask
     }
 
-    static func measureMainVessel(seed: UInt64, options: RandomPhantomOptions, local: Bool = false) throws -> Outcome? {
+    static func measureMainVessel(seed: UInt64, options: RandomPhantomOptions, local: Bool = false,
+                                  backgroundEdgeMap: Bool = true) throws -> Outcome? {
         let spec = PhantomGenerator.randomSpec(seed: seed, options: options)
         let rendering = try PhantomGenerator.render(spec, threads: 1)
         let truth = rendering.truth
         guard let main = truth.vessels.first, let stenosis = main.stenosis else { return nil }
         let raw = image(from: rendering)
-        let image = local ? BackgroundNormalization.normalize(raw, vesselMask: truthMask(truth)) : raw
-        let analyzer = VesselAnalyzer(image: image, threads: 1)
+        var image = raw
+        var curvature: GrayImage?
+        if local {
+            let normalized = BackgroundNormalization.normalizeWithCurvature(raw, vesselMask: truthMask(truth))
+            image = normalized.image
+            if backgroundEdgeMap { curvature = normalized.curvature }
+        }
+        let analyzer = VesselAnalyzer(image: image, threads: 1, backgroundCurvature: curvature)
         var points = main.centerline
         if local {
             // The segment a user would mark: 4 mm beyond both lesion ends, inside the image.

@@ -254,8 +254,8 @@ public enum SingleFileAnalysis {
 
         // Background transmission divided out (bone edges, diaphragm, texture), see
         // BackgroundNormalization; the displayed frame stays the original.
-        let normalized = BackgroundNormalization.normalize(image, vesselMask: segmentation.mask, threads: options.threads)
-        let analyzer = VesselAnalyzer(image: normalized, threads: options.threads)
+        let normalized = BackgroundNormalization.normalizeWithCurvature(image, vesselMask: segmentation.mask, threads: options.threads)
+        let analyzer = VesselAnalyzer(image: normalized.image, threads: options.threads, backgroundCurvature: normalized.curvature)
         let parameters = analyzer.parameters
         var costImage: GrayImage?
         func cost() -> GrayImage {
