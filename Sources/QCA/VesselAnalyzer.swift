@@ -38,6 +38,8 @@ public struct QCAParameters: Sendable, Equatable {
     public var edgeContrastMinimumRadius: Double = 2.5
     /// Fewest wide profiles within the reach for a local contrast (else the vessel's).
     public var edgeContrastMinimumProfiles: Int = 12
+    /// Every this-many-th profile of a background-edge region is fitted with the contrast free.
+    public var edgeContrastSampleStride: Int = 1
     /// Lumen radius (PSF sigmas) over which the local contrast takes over from the vessel's:
     /// vessel's below the lower bound, local above the upper, radius blended in between.
     public var edgeContrastBlend: ClosedRange<Double> = 2.5...4.0
@@ -379,12 +381,17 @@ public struct VesselAnalyzer: Sendable {
         let affected = jobs.map { job -> Bool in
             let path = prepared[job.path]
             guard let block = nearestBlock(path, index: job.sample) else { return false }
+            // Only wide lumens use the local contrast or feed it (80 %: the block is 8 px long).
+            guard block.fit.model.radius >= 0.8 * parameters.edgeContrastMinimumRadius * sigma else { return false }
             let window = profileWindow(radius: block.fit.model.radius, sigma: sigma)
             return backgroundNonlinearity(center: path.sampled.points[job.sample], normal: path.sampled.normals[job.sample],
                                           halfWindow: window) > parameters.edgeNonlinearityLimit
         }
-        let candidates = jobs.indices.filter { affected[$0] }
-        guard !candidates.isEmpty else { return result }
+        let affectedJobs = jobs.indices.filter { affected[$0] }
+        guard !affectedJobs.isEmpty else { return result }
+        // The free-contrast fits only feed a median over +-reach: every
+        // `edgeContrastSampleStride`-th profile is enough (profiles 0.5 px apart overlap).
+        let candidates = affectedJobs.filter { jobs[$0].sample % parameters.edgeContrastSampleStride == 0 }
         let allJobs = jobs
         let free = Parallel.map(count: candidates.count, threads: threads) { k -> SampleFit in
             let job = allJobs[candidates[k]]
@@ -397,7 +404,7 @@ public struct VesselAnalyzer: Sendable {
             let job = jobs[j]
             wideByPath[job.path, default: []].append((prepared[job.path].sampled.arcLength[job.sample], fit.attenuation))
         }
-        for j in candidates {
+        for j in affectedJobs {
             let job = jobs[j]
             guard let wide = wideByPath[job.path] else { continue }
             let arc = prepared[job.path].sampled.arcLength[job.sample]
