@@ -189,6 +189,12 @@ public struct AccuracyStudy: Sendable {
         public var autoMLDCount: Int
         public var percentDSMedianAbsError: Double
         public var percentDSWorstAbsError: Double
+        /// 95th percentile of the absolute %DS error (nearest rank).
+        public var percentDSP95AbsError: Double
+        /// Fraction of segment-mode measurements within 6 %DS points of the truth.
+        public var percentDSWithinSixFraction: Double
+        /// Seeds of the (up to 3) largest %DS errors, worst first, to re-run with --only-seed.
+        public var worstPercentDSSeeds: [UInt64]
         public var localisationRate: Double
         public var localisationCount: Int
         public var normalVessels: Int
@@ -197,6 +203,8 @@ public struct AccuracyStudy: Sendable {
         public var acuteGainErrorSDMm: Double
         public var acuteGainWorstAbsErrorMm: Double
         public var acuteGainCount: Int
+        /// Fraction of pre/post pairs whose acute gain is within 0.1 mm of the truth.
+        public var acuteGainWithinTenthFraction: Double
         /// Mean MLD error (segment mode, lumens >= 0.5 mm) per variant name.
         public var mldErrorMeanByVariant: [String: Double]
     }
@@ -217,10 +225,12 @@ public struct AccuracyStudy: Sendable {
             guard let t = c.trueMLDmm, t >= 0.5, let m = c.autoMLDmm, let e = c.autoLocalisationErrorMm, e <= 2 else { return nil }
             return m - t
         }
-        let dsErrors = measured.compactMap { c -> Double? in
+        let dsCases = measured.compactMap { c -> (error: Double, seed: UInt64)? in
             guard let t = c.truePercentDS, let m = c.segmentPercentDS else { return nil }
-            return abs(m - t)
-        }.sorted()
+            return (abs(m - t), c.seed)
+        }.sorted { $0.error != $1.error ? $0.error < $1.error : $0.seed < $1.seed }
+        let dsErrors = dsCases.map(\.error)
+        let p95 = dsErrors.isEmpty ? Double.nan : dsErrors[min(dsErrors.count - 1, Int((0.95 * Double(dsErrors.count)).rounded(.up)) - 1)]
         let severe = measured.filter { ($0.truePercentDS ?? 0) >= 30 }
         let localised = severe.filter { ($0.autoLocalisationErrorMm ?? .infinity) <= 2 }
         let normals = measured.filter { $0.variant == .normal }
@@ -242,12 +252,16 @@ public struct AccuracyStudy: Sendable {
                        autoMLDErrorMeanMm: autoMean, autoMLDErrorSDMm: autoSD, autoMLDCount: autoErrors.count,
                        percentDSMedianAbsError: dsErrors.isEmpty ? .nan : dsErrors[dsErrors.count / 2],
                        percentDSWorstAbsError: dsErrors.last ?? .nan,
+                       percentDSP95AbsError: p95,
+                       percentDSWithinSixFraction: dsErrors.isEmpty ? .nan : Double(dsErrors.filter { $0 <= 6 }.count) / Double(dsErrors.count),
+                       worstPercentDSSeeds: dsCases.suffix(3).reversed().map(\.seed),
                        localisationRate: severe.isEmpty ? .nan : Double(localised.count) / Double(severe.count),
                        localisationCount: severe.count,
                        normalVessels: normals.count,
                        normalWithFalseLesion: normals.filter { ($0.autoMaxPercentDS ?? 0) > 15 }.count,
                        acuteGainErrorMeanMm: gainMean, acuteGainErrorSDMm: gainSD,
                        acuteGainWorstAbsErrorMm: gains.map { abs($0) }.max() ?? .nan, acuteGainCount: gains.count,
+                       acuteGainWithinTenthFraction: gains.isEmpty ? .nan : Double(gains.filter { abs($0) <= 0.1 }.count) / Double(gains.count),
                        mldErrorMeanByVariant: byVariant)
     }
 }
