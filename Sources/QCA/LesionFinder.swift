@@ -25,6 +25,10 @@ public enum LesionFinder {
     /// `rejectionMargin` samples on each side) may be rejected fits.
     static let maximumRejectedFraction = 1.0 / 3.0
     static let rejectionMargin = 6
+    /// The diameter scatter is measured within this arc distance (px) on each side of a
+    /// candidate, from at least `minimumScatterSamples` healthy samples (else on the whole path).
+    static let scatterReach = 40.0
+    static let minimumScatterSamples = 20
 
     /// Automatic mode: every significant lesion of every measurement, ranked, at most `maxCount`.
     public static func findLesions(in measurements: [VesselMeasurement], parameters: QCAParameters = QCAParameters(),
@@ -94,14 +98,28 @@ public enum LesionFinder {
             ratio[i] = m.diameter[i] / m.referenceDiameter[i]
         }
         // Robust scatter of the raw diameter about the reference on the healthy samples
-        // (ratio above the lesion boundary): the vessel's own diameter noise.
-        var healthy: [Double] = []
-        for i in range where ratio[i].isFinite && ratio[i] > parameters.lesionBoundaryFraction
-            && (m.valid.indices.contains(i) ? m.valid[i] : true) && m.rawDiameter.indices.contains(i) && m.rawDiameter[i] > 0 {
-            healthy.append(m.rawDiameter[i] / m.referenceDiameter[i] - 1)
+        // (ratio above the lesion boundary): the vessel's own diameter noise. Measured near
+        // each candidate (`scatterReach` px of arc on each side, the candidate itself left
+        // out) when enough samples are there: a long path can hold parts the one reference
+        // line does not follow (a catheter continuing the vessel, a step at a branch), which
+        // would inflate a whole-path scatter and hide a real lesion elsewhere.
+        func isHealthy(_ i: Int) -> Bool {
+            ratio[i].isFinite && ratio[i] > parameters.lesionBoundaryFraction
+                && (m.valid.indices.contains(i) ? m.valid[i] : true) && m.rawDiameter.indices.contains(i) && m.rawDiameter[i] > 0
         }
-        let centre = Statistics.median(healthy) ?? 0
-        let scatter = 1.4826 * (Statistics.median(healthy.map { abs($0 - centre) }) ?? 0)
+        func robustScatter(_ indices: [Int]) -> Double? {
+            let values = indices.filter(isHealthy).map { m.rawDiameter[$0] / m.referenceDiameter[$0] - 1 }
+            guard values.count >= minimumScatterSamples, let centre = Statistics.median(values) else { return nil }
+            return 1.4826 * (Statistics.median(values.map { abs($0 - centre) }) ?? 0)
+        }
+        let pathScatter = robustScatter(Array(range)) ?? 0
+        let sampleStep = m.arcLength.count > 1 ? max((m.arcLength[m.arcLength.count - 1] - m.arcLength[0]) / Double(m.arcLength.count - 1), 1e-6) : 0.5
+        let scatterSamples = Int((scatterReach / sampleStep).rounded())
+        func localScatter(lower: Int, upper: Int) -> Double {
+            let left = Array(max(range.lowerBound, lower - scatterSamples)..<lower)
+            let right = upper + 1 < range.upperBound ? Array((upper + 1)..<min(range.upperBound, upper + 1 + scatterSamples)) : []
+            return robustScatter(left + right) ?? pathScatter
+        }
         var consumed = [Bool](repeating: false, count: m.diameter.count)
         // Extents of candidates rejected as false dips (profiles not described by the model):
         // unmeasured, like junction zones, when judging whether another narrowing recovers.
@@ -161,17 +179,28 @@ public enum LesionFinder {
             let refined = refinedMinimum(m, lower: lo, upper: hi, startArc: startArc, endArc: endArc,
                                          parameters: parameters, fallback: best)
             let mldIndex = refined.index
-            let mld = refined.diameter, reference = m.referenceDiameter[mldIndex]
+            var reference = m.referenceDiameter[mldIndex]
+            var referenceUncertainty = m.referenceUncertainty.indices.contains(mldIndex) ? m.referenceUncertainty[mldIndex] : 0
+            // Automatic mode: the reference is refitted over the lesion and `localReferenceMargin`
+            // on each side, the segment an analyst would mark (segment mode is local already). A
+            // long path can hold parts one line does not follow (a catheter continuing the
+            // vessel, a step at a branch) and pull the reference off at the lesion.
+            if automatic, let local = localReference(m, lower: lo, upper: hi, lesionLength: endArc - startArc, at: mldIndex) {
+                reference = local.value
+                referenceUncertainty = local.uncertainty
+            }
+            let mld = refined.diameter
             let lesion = Lesion(rank: 0, segmentId: m.segmentId, measurementIndex: measurementIndex,
                                 minimalLumenDiameter: mld, referenceDiameter: reference, mldIndex: mldIndex,
                                 startIndex: lo, endIndex: hi, mldPosition: m.centerline[mldIndex],
                                 startPosition: m.centerline[lo], endPosition: m.centerline[hi],
                                 length: max(endArc - startArc, 0), mldArcLength: m.arcLength[mldIndex],
                                 minimalLumenDiameterUncertainty: refined.uncertainty,
-                                referenceDiameterUncertainty: m.referenceUncertainty.indices.contains(mldIndex) ? m.referenceUncertainty[mldIndex] : 0)
+                                referenceDiameterUncertainty: referenceUncertainty)
             if automatic && !isSignificant(lesion, parameters: parameters) { continue }
             // The narrowing must stand out from the vessel's own diameter scatter.
-            if automatic && 1 - ratio[best] < minimumDepthOverScatter * scatter { continue }
+            let depth = reference > 0 ? 1 - m.diameter[best] / reference : 0
+            if automatic && depth < minimumDepthOverScatter * localScatter(lower: lo, upper: hi) { continue }
             result.append(lesion)
         }
         return result
@@ -209,6 +238,31 @@ public enum LesionFinder {
             for j in max(0, i - margin)...min(n - 1, i + margin) { zone[j] = true }
         }
         return zone
+    }
+
+    /// Margin (px of arc) on each side of a lesion for its local reference in automatic mode:
+    /// the largest of 25 px (4 mm at 0.16 mm/px, the margin of the accuracy study's segments),
+    /// the lesion's length and 3 reference diameters.
+    static func localReferenceMargin(lesionLength: Double, referenceDiameter: Double) -> Double {
+        max(50, 2 * lesionLength, 5 * referenceDiameter)
+    }
+
+    /// The interpolated reference refitted over the lesion and its margins (nil when that
+    /// stretch is too short to hold healthy samples on both sides).
+    static func localReference(_ m: VesselMeasurement, lower: Int, upper: Int, lesionLength: Double,
+                               at index: Int) -> (value: Double, uncertainty: Double)? {
+        let range = m.measurableRange
+        let n = m.diameter.count
+        guard n > 1, m.arcLength.count == n, m.valid.count == n else { return nil }
+        let step = max((m.arcLength[n - 1] - m.arcLength[0]) / Double(n - 1), 1e-6)
+        let margin = Int((localReferenceMargin(lesionLength: lesionLength, referenceDiameter: m.referenceDiameter[index]) / step).rounded())
+        let from = max(range.lowerBound, lower - margin), to = min(range.upperBound, upper + 1 + margin)
+        // Healthy stretches on both sides of at least a third of the margin.
+        guard lower - from >= margin / 3, to - (upper + 1) >= margin / 3 else { return nil }
+        let usable = (0..<n).map { i in m.valid[i] && !(m.junctionZone.indices.contains(i) && m.junctionZone[i]) }
+        let fitted = ReferenceDiameter.fit(arcLength: m.arcLength, diameter: m.diameter, valid: usable, range: from..<to)
+        guard fitted.values.indices.contains(index), fitted.values[index] > 0 else { return nil }
+        return (fitted.values[index], fitted.uncertainty.indices.contains(index) ? fitted.uncertainty[index] : 0)
     }
 
     static func refinedMinimum(_ m: VesselMeasurement, lower: Int, upper: Int, startArc: Double, endArc: Double,

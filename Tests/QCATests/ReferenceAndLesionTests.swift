@@ -122,6 +122,40 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1)
     }
 
+    /// A 750 px path that starts in the guiding catheter (12.2 px, first 150 px) and continues
+    /// into a 9.4 px vessel (1.5 mm at 0.16 mm/px), as automatic paths do (generated phantom
+    /// `angio phantom --seed 8 --diameter 1.5 --stenosis 30`): the step tilts the whole-path
+    /// reference line and inflates the whole-path diameter scatter.
+    static func catheterThenVessel(lesionDepth: Double, noise: Double, seed: UInt64) -> VesselMeasurement {
+        let diameters = (0..<1500).map { i -> Double in
+            let s = Double(i) * 0.5
+            if s < 150 { return 12.2 }
+            let u = (s - 430) / 50
+            let w = abs(u) < 0.5 ? (1 + cos(2 * Double.pi * u)) / 2 : 0
+            return 9.4 * (1 - lesionDepth * w)
+        }
+        return measurement(diameters, noise: noise, seed: seed)
+    }
+
+    func testLesionBeyondACatheterStepIsFoundWithItsLocalReference() throws {
+        for seed in UInt64(1)...UInt64(5) {
+            let m = Self.catheterThenVessel(lesionDepth: 0.3, noise: 0.25, seed: seed)
+            let lesion = try XCTUnwrap(LesionFinder.findLesions(in: [m]).first, "seed \(seed)")
+            XCTAssertEqual(lesion.mldArcLength, 430, accuracy: 5, "seed \(seed)")
+            // Local reference over the lesion and its margins: the vessel's 9.4 px, not the
+            // line pulled towards the catheter.
+            XCTAssertEqual(lesion.referenceDiameter, 9.4, accuracy: 0.25, "seed \(seed)")
+            XCTAssertEqual(lesion.percentDiameterStenosis, 30, accuracy: 3, "seed \(seed)")
+        }
+    }
+
+    func testCatheterStepIsNotALesion() {
+        for seed in UInt64(1)...UInt64(5) {
+            let m = Self.catheterThenVessel(lesionDepth: 0, noise: 0.25, seed: seed)
+            XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 0, "seed \(seed)")
+        }
+    }
+
     func testRankingByStenosisAcrossVessels() {
         let a = Self.measurement(Self.taperedWithLesion(depth: 0.3, lengthPx: 40))
         var b = Self.measurement(Self.taperedWithLesion(depth: 0.7, lengthPx: 40, centre: 60))
