@@ -27,7 +27,7 @@ final class RobustnessTests: XCTestCase {
         expect(.ioError, directory.appendingPathComponent("missing.dcm").path)
         expect(.ioError, directory.path)
         let empty = directory.appendingPathComponent("empty.dcm").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         expect(.notDICOM, empty)
         let text = directory.appendingPathComponent("notes.txt").path
         try "Just some text, definitely not a DICOM data set.\n".write(toFile: text, atomically: true, encoding: .utf8)

@@ -46,7 +46,7 @@ final class SegmentationTests: XCTestCase {
         let vessel = Tube.curve(attenuation: 15, point: { t in Point2D(x: 30 + 140 * t, y: 60 + 70 * t) }, radius: { _ in 3.5 })
         // Soft step of 250 grey levels along x = 120, and a circular field (radius 92) outside
         // of which the detector reads 0.
-        var phantom = Phantom(width: size, height: size, tubes: [vessel],
+        let phantom = Phantom(width: size, height: size, tubes: [vessel],
                               background: { x, _ in 1000 + 250 / (1 + exp(-(x - 120) / 1.5)) },
                               blurSigma: 0.7, noiseSigma: 6, seed: 5)
         var image = phantom.render()
