@@ -174,9 +174,14 @@ final class BatchCLITests: XCTestCase {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Kill as soon as the first result is complete: mid-way through the folder.
+        // Kill as soon as the first result is complete, i.e. its state record is written (it
+        // follows the JSON): mid-way through the folder, with something to resume.
+        let stateFolder = out.appendingPathComponent(".angio-state")
+        func doneRecords() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: stateFolder.path)) ?? []).filter { $0.hasSuffix(".done") }.count
+        }
         let deadline = Date().addingTimeInterval(60)
-        while process.isRunning, Date() < deadline, (try? results(out))?.isEmpty ?? true { usleep(5_000) }
+        while process.isRunning, Date() < deadline, doneRecords() == 0 { usleep(2_000) }
         let killedMidway = process.isRunning
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
