@@ -38,8 +38,6 @@ public struct QCAParameters: Sendable, Equatable {
     public var edgeContrastMinimumRadius: Double = 2.5
     /// Fewest wide profiles within the reach for a local contrast (else the vessel's).
     public var edgeContrastMinimumProfiles: Int = 12
-    /// Every this-many-th profile of a background-edge region is fitted with the contrast free.
-    public var edgeContrastSampleStride: Int = 1
     /// Lumen radius (PSF sigmas) over which the local contrast takes over from the vessel's:
     /// vessel's below the lower bound, local above the upper, radius blended in between.
     public var edgeContrastBlend: ClosedRange<Double> = 2.5...4.0
@@ -387,11 +385,8 @@ public struct VesselAnalyzer: Sendable {
             return backgroundNonlinearity(center: path.sampled.points[job.sample], normal: path.sampled.normals[job.sample],
                                           halfWindow: window) > parameters.edgeNonlinearityLimit
         }
-        let affectedJobs = jobs.indices.filter { affected[$0] }
-        guard !affectedJobs.isEmpty else { return result }
-        // The free-contrast fits only feed a median over +-reach: every
-        // `edgeContrastSampleStride`-th profile is enough (profiles 0.5 px apart overlap).
-        let candidates = affectedJobs.filter { jobs[$0].sample % parameters.edgeContrastSampleStride == 0 }
+        let candidates = jobs.indices.filter { affected[$0] }
+        guard !candidates.isEmpty else { return result }
         let allJobs = jobs
         let free = Parallel.map(count: candidates.count, threads: threads) { k -> SampleFit in
             let job = allJobs[candidates[k]]
@@ -404,12 +399,26 @@ public struct VesselAnalyzer: Sendable {
             let job = jobs[j]
             wideByPath[job.path, default: []].append((prepared[job.path].sampled.arcLength[job.sample], fit.attenuation))
         }
-        for j in affectedJobs {
+        // Jobs run along each path in order, so each path's wide profiles are sorted by arc:
+        // the ones within +-reach are a contiguous run, found by binary search.
+        func firstIndex(_ wide: [(arc: Double, attenuation: Double)], notBelow arc: Double) -> Int {
+            var low = 0, high = wide.count
+            while low < high {
+                let mid = (low + high) / 2
+                if wide[mid].arc < arc { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        for j in candidates {
             let job = jobs[j]
             guard let wide = wideByPath[job.path] else { continue }
             let arc = prepared[job.path].sampled.arcLength[job.sample]
-            let near = wide.filter { abs($0.arc - arc) <= reach }.map(\.attenuation)
-            if near.count >= parameters.edgeContrastMinimumProfiles { result[j] = Statistics.median(near) }
+            let from = firstIndex(wide, notBelow: arc - reach)
+            var to = from
+            while to < wide.count && wide[to].arc <= arc + reach { to += 1 }
+            if to - from >= parameters.edgeContrastMinimumProfiles {
+                result[j] = Statistics.median(wide[from..<to].map(\.attenuation))
+            }
         }
         return result
     }
