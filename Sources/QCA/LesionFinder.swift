@@ -282,9 +282,7 @@ public enum LesionFinder {
         }
         let filled = Statistics.fillGaps(raw)
         guard filled.allSatisfy({ $0.isFinite }) else { return (fallback, m.diameter[fallback], baseUncertainty) }
-        // Smoothed as D^2, like the diameter function (`VesselAnalyzer.assemble`).
-        let smoothed = Statistics.savitzkyGolayQuadratic(filled.map { $0 * $0 }, halfWindow: halfWindow)
-            .map { max($0, 0).squareRoot() }
+        let smoothed = Statistics.savitzkyGolayQuadratic(filled, halfWindow: halfWindow)
         var best = fallback, bestValue = Double.infinity
         for i in lower...upper where smoothed[i - from] < bestValue {
             bestValue = smoothed[i - from]; best = i

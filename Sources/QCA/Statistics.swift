@@ -56,21 +56,4 @@ enum Statistics {
         }
         return result
     }
-
-    /// Running median over 2m+1 samples (the window shrinks symmetrically at the ends);
-    /// NaNs are ignored, a window with no finite value gives NaN.
-    static func runningMedian(_ values: [Double], halfWindow m: Int) -> [Double] {
-        let n = values.count
-        guard m > 0 else { return values }
-        var result = values
-        var window: [Double] = []
-        window.reserveCapacity(2 * m + 1)
-        for i in 0..<n {
-            let reach = min(m, i, n - 1 - i)
-            window.removeAll(keepingCapacity: true)
-            for k in (i - reach)...(i + reach) where values[k].isFinite { window.append(values[k]) }
-            result[i] = median(window) ?? .nan
-        }
-        return result
-    }
 }

@@ -48,15 +48,6 @@ public struct QCAParameters: Sendable, Equatable {
     /// nearly degenerate on narrow lumens) costs ~3x a sigma-fixed one: on a busy 1024² frame
     /// the free block fits were most of the measure time. Nil: every block free (as before).
     public var sigmaBlockBudget: Int? = 400
-    /// Lumens narrower than `upperBound` PSF sigmas are refitted with their centre fixed to the
-    /// smoothed centre line (fully below `lowerBound`, blended above); nil: centre always free.
-    /// See `VesselAnalyzer.refitNarrowLumens`.
-    public var narrowLumenRefit: ClosedRange<Double>? = 2.0...3.0
-    /// Half-window (px of arc) of the Savitzky-Golay smoothing of the lumen centre line.
-    public var centerSmoothingHalfWindow: Double = 4.0
-    /// Narrow lumens whose free centre is more than this many PSF sigmas off the smoothed
-    /// centre line are rejected (reason 9), see `VesselAnalyzer.refitNarrowLumens`.
-    public var centerOutlierLimit: Double = 1.5
 
     public init() {}
 }
@@ -165,11 +156,8 @@ public struct VesselAnalyzer: Sendable {
         /// Attenuation per px of chord, fixed or fitted.
         var attenuation: Double = 0
         /// Why the profile was rejected (diagnostics): 0 ok, 1 no block, 2 few pixels,
-        /// 3 window clipped, 4 no fit, 5 not converged, 6 off-centre, 7 outside window, 8 residual,
-        /// 9 narrow lumen off the smoothed centre line (or its fixed-centre refit failed the fit).
+        /// 3 window clipped, 4 no fit, 5 not converged, 6 off-centre, 7 outside window, 8 residual.
         var reason: Int = 0
-        /// The fitted model (nil when no fit).
-        var model: LumenModel? = nil
     }
 
     // MARK: public entry points
@@ -357,15 +345,12 @@ public struct VesselAnalyzer: Sendable {
         let allJobs = jobs, attenuationOfPath = pathAttenuation
         let localContrast = freeAttenuation ? jobs.map { _ in nil }
             : edgeContrast(prepared, jobs: jobs.map { ($0.path, $0.sample) }, sigma: sigma)
-        let firstFits = Parallel.map(count: jobs.count, threads: threads) { j -> SampleFit in
+        let fits = Parallel.map(count: jobs.count, threads: threads) { j -> SampleFit in
             let job = allJobs[j]
             return fitSample(prepared[job.path], index: job.sample, sigma: sigma,
                              attenuation: freeAttenuation ? nil : attenuationOfPath[job.path],
                              wideLumenAttenuation: localContrast[j])
         }
-        let fits = refitNarrowLumens(prepared, jobs: jobs.map { ($0.path, $0.sample) }, fits: firstFits, sigma: sigma,
-                                     attenuation: freeAttenuation ? prepared.map { _ in nil } : attenuationOfPath,
-                                     localContrast: localContrast)
         var measurements: [VesselMeasurement] = []
         var offset = 0
         for path in prepared {
@@ -375,71 +360,6 @@ public struct VesselAnalyzer: Sendable {
             measurements.append(assemble(path, fits: pathFits, sigma: sigma))
         }
         return measurements
-    }
-
-    /// Narrow lumens refitted with the centre fixed to the path's smoothed centre line.
-    ///
-    /// Why: when the lumen is about as narrow as the PSF (r < ~2 sigma) its radius rests on the
-    /// depth of a blurred dip, and a fit free to slide the dip sideways lines it up with the
-    /// noise, which deepens it: the radius is biased upwards, the more the noisier (simulated
-    /// on the model at 0.019/px contrast, sigma 1.1 px: r = 0.8 px reads +0.09 px at 1.6 %
-    /// pixel noise and +0.23 px at 2.4 %; with the centre known, -0.01 and -0.03 px; see
-    /// `NarrowLumenCentreTests`). Tight lesions then read too wide, acute gain too small.
-    /// The centre of a vessel moves smoothly along it, so the centres of all valid fits are
-    /// smoothed along the arc (Savitzky-Golay, `centerSmoothingHalfWindow`) and the radius of
-    /// narrow lumens refitted with the centre fixed there; between `narrowLumenRefit.lower`
-    /// and `.upper` PSF sigmas the two radii are blended (no step in the diameter function).
-    /// `refitNarrowLumens`: largest growth of the sum of squared residuals (in noise variances)
-    /// accepted when the centre is fixed (chi-squared with 1 degree of freedom, p = 0.01).
-    static let centreFixChiSquaredLimit = 6.63
-
-    func refitNarrowLumens(_ prepared: [PreparedPath], jobs: [(path: Int, sample: Int)], fits: [SampleFit], sigma: Double,
-                           attenuation: [Double?], localContrast: [Double?]) -> [SampleFit] {
-        guard let blend = parameters.narrowLumenRefit, sigma > 0 else { return fits }
-        // Smoothed centre per job, path by path (jobs are in path order, samples consecutive).
-        var smoothedCentre = [Double](repeating: .nan, count: fits.count)
-        var start = 0
-        while start < jobs.count {
-            var end = start
-            while end < jobs.count && jobs[end].path == jobs[start].path { end += 1 }
-            let centres = (start..<end).map { fits[$0].valid ? fits[$0].center : Double.nan }
-            if centres.contains(where: { $0.isFinite }) {
-                let halfWindow = max(1, Int((parameters.centerSmoothingHalfWindow / parameters.sampleSpacing).rounded()))
-                // Median first: at tight lesions in noise a free fit can lock onto a noise
-                // blob px away, and a least-squares smoother would follow it.
-                let robust = Statistics.runningMedian(centres, halfWindow: halfWindow)
-                let smoothed = Statistics.savitzkyGolayQuadratic(Statistics.fillGaps(robust), halfWindow: halfWindow)
-                for k in start..<end { smoothedCentre[k] = smoothed[k - start] }
-            }
-            start = end
-        }
-        let upper = blend.upperBound * sigma, lower = blend.lowerBound * sigma
-        let candidates = (0..<fits.count).filter { fits[$0].valid && fits[$0].radius < upper && smoothedCentre[$0].isFinite }
-        let centres = smoothedCentre
-        let refits = Parallel.map(count: candidates.count, threads: threads) { k -> SampleFit? in
-            let j = candidates[k], job = jobs[j]
-            let refit = fitSample(prepared[job.path], index: job.sample, sigma: sigma, attenuation: attenuation[job.path],
-                                  wideLumenAttenuation: localContrast[j], fixedCenter: centres[j],
-                                  freeModel: fits[j].model)
-            return refit.valid ? refit : nil
-        }
-        var result = fits
-        for (k, j) in candidates.enumerated() {
-            // A free centre this far off the smoothed line is not noise about it: the fit locked
-            // onto something else (a noise blob beside a tight lumen, a neighbouring vessel where
-            // the path jumps). Neither fit measures the lumen there: the sample is dropped and
-            // the diameter function bridges it.
-            if abs(fits[j].center - centres[j]) > parameters.centerOutlierLimit * sigma {
-                result[j].valid = false
-                result[j].reason = 9
-                continue
-            }
-            guard let refit = refits[k] else { continue }
-            let weight = min(max((upper - fits[j].radius) / max(upper - lower, 1e-9), 0), 1)
-            result[j].radius = weight * refit.radius + (1 - weight) * fits[j].radius
-            result[j].radiusUncertainty = weight * refit.radiusUncertainty + (1 - weight) * fits[j].radiusUncertainty
-        }
-        return result
     }
 
     /// Local contrast for wide lumens in background-edge regions (nil elsewhere). Where the
@@ -514,7 +434,7 @@ public struct VesselAnalyzer: Sendable {
     }
 
     func fitSample(_ path: PreparedPath, index: Int, sigma: Double, attenuation: Double?,
-                   wideLumenAttenuation: Double? = nil, fixedCenter: Double? = nil, freeModel: LumenModel? = nil) -> SampleFit {
+                   wideLumenAttenuation: Double? = nil) -> SampleFit {
         let invalid = SampleFit(radius: 0, center: 0, radiusUncertainty: .infinity, residualScale: .infinity, background: 0, valid: false)
         func rejected(_ reason: Int) -> SampleFit { var r = invalid; r.reason = reason; return r }
         guard let block = nearestBlock(path, index: index) else { return rejected(1) }
@@ -544,7 +464,7 @@ public struct VesselAnalyzer: Sendable {
             }
             samples = kept
         }
-        var free: LumenFitter.Free = fixedCenter == nil ? [.center, .radius] : [.radius]
+        var free: LumenFitter.Free = [.center, .radius]
         if attenuation == nil { free.insert(.attenuation) }
         let line = ProfileInitialGuess.backgroundLine(samples, lower: limits.lower, upper: limits.upper)
         // The lumen centre must stay inside the lumen's window (else the fit can slide away to
@@ -554,7 +474,7 @@ public struct VesselAnalyzer: Sendable {
             var initial = blockModel
             initial.sigma = sigma
             initial.radius = radius
-            initial.center = min(max(fixedCenter ?? center, -centerLimit), centerLimit)
+            initial.center = min(max(center, -centerLimit), centerLimit)
             if let attenuation { initial.attenuation = attenuation }
             // The block's background was fitted a few px away; start from this strip's own ends.
             if let line {
@@ -605,23 +525,9 @@ public struct VesselAnalyzer: Sendable {
         let centred = abs(m.center) <= max(block.fit.model.radius, m.radius) + 3
         let inside = m.radius + abs(m.center) < window
         let reason = !(result.converged && result.radiusUncertainty.isFinite) ? 5 : (!centred ? 6 : (!inside ? 7 : 0))
-        if let freeModel, reason == 0, result.residualScale > 0 {
-            // Fixing the centre costs one degree of freedom: the sum of squares may grow by about
-            // one noise variance. Much more (chi-squared, 1 dof, p < 0.01) means the lumen really
-            // is off the smoothed centre line (a kink of the path, an eccentric lumen turning):
-            // keep the free fit.
-            var fixedSum = 0.0, freeSum = 0.0
-            for i in 0..<samples.count {
-                let d = samples.distance[i], v = samples.value[i]
-                let a = v - m.value(at: d), b = v - freeModel.value(at: d)
-                fixedSum += a * a; freeSum += b * b
-            }
-            let scale = result.residualScale
-            if (fixedSum - freeSum) / (scale * scale) > Self.centreFixChiSquaredLimit { return rejected(9) }
-        }
         return SampleFit(radius: m.radius, center: m.center, radiusUncertainty: result.radiusUncertainty,
                          residualScale: result.residualScale, background: m.background,
-                         valid: reason == 0, attenuation: m.attenuation, reason: reason, model: m)
+                         valid: reason == 0, attenuation: m.attenuation, reason: reason)
     }
 
     // MARK: stage 3: diameter function
@@ -645,11 +551,7 @@ public struct VesselAnalyzer: Sendable {
         }
         let filled = Statistics.fillGaps(raw)
         let halfWindow = max(1, Int((parameters.diameterSmoothingHalfWindow / parameters.sampleSpacing).rounded()))
-        // Smoothed as D^2: near the PSF width the profile depends on the lumen area (~ r^2), so
-        // the fitted r^2 is about unbiased under noise while r is not (Jensen: the mean of the
-        // root of a noisy r^2 falls short), which made noisy tight lesions read too narrow.
-        let diameter = Statistics.savitzkyGolayQuadratic(filled.map { $0 * $0 }, halfWindow: halfWindow)
-            .map { $0.isFinite ? max($0, 0).squareRoot() : $0 }
+        let diameter = Statistics.savitzkyGolayQuadratic(filled, halfWindow: halfWindow)
         // Uncertainty of the smoothed diameter: the per-profile fit SD reduced by the number of
         // (roughly independent: strips overlap by half) profiles in the window, combined with the
         // local scatter of the raw diameters about the smoothed curve.
