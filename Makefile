@@ -43,6 +43,7 @@ bench: build
 
 accuracy: build
 	$(BIN) accuracy --count 120 --seed 1
+	BIN=$(BIN) scripts/phantom-sweep.sh
 
 clean:
 	rm -rf .build $(DEMO_OUT)
