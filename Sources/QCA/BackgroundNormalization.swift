@@ -8,8 +8,10 @@ import VesselCore
 /// estimated by normalised convolution (Knutsson & Westin 1993) of the image with the vessels
 /// masked out: B = G_s * (I · w) / G_s * w, w = 0 on the dilated vessel mask, 1 elsewhere. It
 /// interpolates the background under each vessel from both sides and along the vessel, so a
-/// bone edge or the diaphragm crossing a vessel does not look like a change of lumen. The
-/// profile model keeps a linear background term for what remains.
+/// bone edge or the diaphragm crossing a vessel does not look like a change of lumen. Long
+/// straight edges (bone cortex, collimator blades), which that kernel would smear, are modelled
+/// across their line first (`StraightEdgeBackground`). The profile model keeps a linear
+/// background term for what remains.
 public enum BackgroundNormalization {
     /// Gaussian sigma (px) of the normalised convolution.
     public static let smoothingSigma = 8.0
@@ -27,8 +29,10 @@ public enum BackgroundNormalization {
     /// diaphragm) runs nearby: what the interpolation under the vessel missed there is not
     /// linear across a profile, which the lumen model's linear background cannot absorb
     /// (`VesselAnalyzer` then takes the contrast locally, see `QCAParameters.edgeContrastReach`).
-    public static func normalizeWithCurvature(_ image: GrayImage, vesselMask: BinaryMask,
-                                              threads: Int? = nil) -> (image: GrayImage, curvature: GrayImage?) {
+    /// - Parameter straightEdges: model long straight background edges across their line
+    ///   (`StraightEdgeBackground`); false: the normalised convolution alone.
+    public static func normalizeWithCurvature(_ image: GrayImage, vesselMask: BinaryMask, threads: Int? = nil,
+                                              straightEdges: Bool = true) -> (image: GrayImage, curvature: GrayImage?) {
         guard vesselMask.width == image.width, vesselMask.height == image.height, vesselMask.count > 0 else { return (image, nil) }
         let excluded = Morphology.disc(vesselMask, radius: maskDilation, grow: true)
         var weighted = GrayImage(width: image.width, height: image.height)
@@ -44,6 +48,20 @@ public enum BackgroundNormalization {
         let meanBackground = fallbackCount > 0 ? Float(fallback / fallbackCount) : 1
         // A transmission ratio needs a positive background (signed or offset data: leave as is).
         guard meanBackground > 0 else { return (image, nil) }
+        // Long straight background edges (bone cortex, collimator blades) are modelled across
+        // their line instead of being smeared by the kernel (StraightEdgeBackground).
+        let logImage = image.pixels.map { $0.isFinite && $0 > 0 ? log($0) : 0 }
+        if straightEdges, let edges = StraightEdgeBackground.logBackground(logImage: logImage, unmasked: weights.pixels, width: image.width,
+                                                            height: image.height, smoothingSigma: smoothingSigma, threads: threads) {
+            var result = image
+            for i in 0..<image.pixels.count {
+                let background = exp(edges.full[i])
+                if background.isFinite && background > 0 { result.pixels[i] = 1000 * image.pixels[i] / background }
+            }
+            // The curvature map describes what is left for the profile's linear background:
+            // the smooth part (the modelled edges are divided out).
+            return (result, hessianMagnitude(edges.smooth, width: image.width, height: image.height))
+        }
         var result = image
         var logBackground = [Float](repeating: 0, count: image.pixels.count)
         for i in 0..<image.pixels.count {

@@ -240,6 +240,24 @@ final class AnalysisTests: XCTestCase {
 
     // MARK: accuracy on variants (DICOM round trip)
 
+    /// Phantoms of the 120-run study with a straight bone edge next to the vessel: seed 5 (a
+    /// normal vessel whose side branch crosses the fibula's edge: a false 27.6 % lesion with
+    /// the isotropic background alone) and seed 98 (JPEG baseline, a 1.6 % narrowing along a
+    /// bone: %DS error 8.9 points, MLD -0.14 mm). With the edges modelled
+    /// (`StraightEdgeBackground`): no lesion, and 3.0 points / -0.01 mm.
+    func testStraightBoneEdgesInTheAccuracyStudy() throws {
+        let cases = AccuracyStudy(count: 120, seed: 1, threads: 1, onlyIndices: [4, 97]).run(workDirectory: work.path)
+        XCTAssertEqual(cases.count, 2)
+        let normal = try XCTUnwrap(cases.first { $0.seed == 5 })
+        XCTAssertNil(normal.error)
+        XCTAssertEqual(normal.variant, .normal)
+        XCTAssertLessThanOrEqual(normal.autoMaxPercentDS ?? 100, 15, "false lesion on the normal vessel")
+        let mild = try XCTUnwrap(cases.first { $0.seed == 98 })
+        let measured = try XCTUnwrap(mild.segmentPercentDS), truth = try XCTUnwrap(mild.truePercentDS)
+        XCTAssertEqual(measured, truth, accuracy: 6)
+        XCTAssertEqual(try XCTUnwrap(mild.segmentMLDmm), try XCTUnwrap(mild.trueMLDmm), accuracy: 0.05)
+    }
+
     /// Two phantoms of each variant (reference, MONOCHROME1, 8-bit, JPEG-LS, normal, pre/post,
     /// JPEG baseline): segment-mode MLD accuracy, normal vessels, acute gain.
     func testAccuracyStudyOnVariants() throws {
