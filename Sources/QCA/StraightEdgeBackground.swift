@@ -220,14 +220,17 @@ enum StraightEdgeBackground {
             let theta = (Double(t) + 0.5) / Double(thetaBins) * .pi
             let rho = Double(r) * rhoStep - diagonal
             var nx = cos(theta), ny = sin(theta), offset = rho
-            // Refine: total least squares on the edge pixels within 2 px and 10 deg of the line.
-            for _ in 0..<2 {
-                var members: [Int] = []
-                for (k, e) in edges.enumerated() where !used[k] {
-                    let s = nx * e.x + ny * e.y - offset
-                    let along = abs(cos(e.angle) * nx + sin(e.angle) * ny)
-                    if abs(s) <= 2 && along >= cos(10 * .pi / 180) { members.append(k) }
+            /// Unused edge pixels within 2 px of the line whose gradient is within 10 deg of its normal.
+            func members() -> [Int] {
+                edges.indices.filter { k in
+                    let e = edges[k]
+                    return !used[k] && abs(nx * e.x + ny * e.y - offset) <= 2
+                        && abs(cos(e.angle) * nx + sin(e.angle) * ny) >= cos(10 * .pi / 180)
                 }
+            }
+            // Refine: total least squares on those edge pixels, twice.
+            for _ in 0..<2 {
+                let members = members()
                 guard Double(members.count) >= minimumSupport else { break }
                 let mx = members.reduce(0.0) { $0 + edges[$1].x } / Double(members.count)
                 let my = members.reduce(0.0) { $0 + edges[$1].y } / Double(members.count)
@@ -241,12 +244,7 @@ enum StraightEdgeBackground {
                 nx = -sin(direction); ny = cos(direction)
                 offset = nx * mx + ny * my
             }
-            var members: [Int] = []
-            for (k, e) in edges.enumerated() where !used[k] {
-                let s = nx * e.x + ny * e.y - offset
-                let along = abs(cos(e.angle) * nx + sin(e.angle) * ny)
-                if abs(s) <= 2 && along >= cos(10 * .pi / 180) { members.append(k) }
-            }
+            let members = members()
             guard Double(members.count) >= minimumSupport else { continue }
             for k in members { used[k] = true }
             let positions = members.map { -ny * edges[$0].x + nx * edges[$0].y }
