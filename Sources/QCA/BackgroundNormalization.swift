@@ -41,8 +41,6 @@ public enum BackgroundNormalization {
             weighted.pixels[i] = image.pixels[i]
             weights.pixels[i] = 1
         }
-        let numerator = GaussianBlur.blur(weighted, sigma: smoothingSigma, threads: threads)
-        let denominator = GaussianBlur.blur(weights, sigma: smoothingSigma, threads: threads)
         var fallback = 0.0, fallbackCount = 0.0
         for i in 0..<image.pixels.count where weights.pixels[i] > 0 { fallback += Double(image.pixels[i]); fallbackCount += 1 }
         let meanBackground = fallbackCount > 0 ? Float(fallback / fallbackCount) : 1
@@ -50,9 +48,9 @@ public enum BackgroundNormalization {
         guard meanBackground > 0 else { return (image, nil) }
         // Long straight background edges (bone cortex, collimator blades) are modelled across
         // their line instead of being smeared by the kernel (StraightEdgeBackground).
-        let logImage = image.pixels.map { $0.isFinite && $0 > 0 ? log($0) : 0 }
-        if straightEdges, let edges = StraightEdgeBackground.logBackground(logImage: logImage, unmasked: weights.pixels, width: image.width,
-                                                            height: image.height, smoothingSigma: smoothingSigma, threads: threads) {
+        if straightEdges, let edges = StraightEdgeBackground.logBackground(
+            logImage: image.pixels.map { $0.isFinite && $0 > 0 ? log($0) : 0 }, unmasked: weights.pixels,
+            width: image.width, height: image.height, smoothingSigma: smoothingSigma, threads: threads) {
             var result = image
             for i in 0..<image.pixels.count {
                 let background = exp(edges.full[i])
@@ -62,17 +60,28 @@ public enum BackgroundNormalization {
             // the smooth part (the modelled edges are divided out).
             return (result, hessianMagnitude(edges.smooth, width: image.width, height: image.height))
         }
+        let background = normalizedConvolution(weighted, weights: weights, fallback: meanBackground, threads: threads)
         var result = image
         var logBackground = [Float](repeating: 0, count: image.pixels.count)
         for i in 0..<image.pixels.count {
-            let w = denominator.pixels[i]
-            var background = w > 1e-3 ? numerator.pixels[i] / w : meanBackground
-            if !(background.isFinite && background > 0) { background = meanBackground }
-            guard background > 0 else { continue }
-            result.pixels[i] = 1000 * image.pixels[i] / background
-            logBackground[i] = log(background)
+            result.pixels[i] = 1000 * image.pixels[i] / background[i]
+            logBackground[i] = log(background[i])
         }
         return (result, hessianMagnitude(logBackground, width: image.width, height: image.height))
+    }
+
+    /// Normalised convolution (Knutsson & Westin 1993) with a Gaussian of `sigma`:
+    /// G * values / G * weights, `fallback` (> 0) where the weights vanish or the ratio is not
+    /// a positive number.
+    static func normalizedConvolution(_ values: GrayImage, weights: GrayImage, sigma: Double = smoothingSigma,
+                                      fallback: Float, threads: Int?) -> [Float] {
+        let numerator = GaussianBlur.blur(values, sigma: sigma, threads: threads)
+        let denominator = GaussianBlur.blur(weights, sigma: sigma, threads: threads)
+        return (0..<values.pixels.count).map { i in
+            let w = denominator.pixels[i]
+            let background = w > 1e-3 ? numerator.pixels[i] / w : fallback
+            return background.isFinite && background > 0 ? background : fallback
+        }
     }
 
     /// Largest |eigenvalue| of the Hessian by central differences over 2 px (the background is

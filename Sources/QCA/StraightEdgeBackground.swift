@@ -107,14 +107,9 @@ enum StraightEdgeBackground {
                 weights.pixels[i] = 1
                 total += Double(weighted.pixels[i]); visible += 1
             }
-            let numerator = GaussianBlur.blur(weighted, sigma: smoothingSigma, threads: threads)
-            let denominator = GaussianBlur.blur(weights, sigma: smoothingSigma, threads: threads)
-            let mean = Float(visible > 0 ? total / visible : 1)
-            for i in 0..<count {
-                let w = denominator.pixels[i]
-                let value = w > 1e-3 ? numerator.pixels[i] / w : mean
-                smooth[i] = log(value > 0 && value.isFinite ? value : max(mean, 1e-6))
-            }
+            let background = BackgroundNormalization.normalizedConvolution(
+                weighted, weights: weights, sigma: smoothingSigma, fallback: Float(visible > 0 ? total / visible : 1), threads: threads)
+            for i in 0..<count { smooth[i] = log(max(background[i], 1e-6)) }
         }
         smoothPart()
         for _ in 0..<iterations {
