@@ -23,7 +23,9 @@ import VesselCore
 /// Lines: edge pixels of the background (gradient of ln I, vessels masked out, local maxima
 /// along the gradient) vote in a gradient-oriented Hough transform (Duda & Hart 1972; O'Gorman &
 /// Clowes 1976); peaks with at least `minimumSupportFraction` of the image size in votes are
-/// refined by a least-squares fit to their edge pixels.
+/// refined by a least-squares fit to their edge pixels. A peak that repeats a line already
+/// found, or whose edge pixels bend away from a straight line (a stretch of a circular
+/// image-intensifier field), is not taken.
 enum StraightEdgeBackground {
     struct Line: Sendable, Equatable {
         /// Unit normal and offset: s(p) = nx * x + ny * y - offset.
@@ -37,8 +39,18 @@ enum StraightEdgeBackground {
     /// Smallest |gradient of ln I| (1/px) of an edge pixel.
     static let gradientThreshold: Float = 0.012
     /// A line needs edge pixels over at least this fraction of min(width, height).
-    static let minimumSupportFraction = 0.15
+    static let minimumSupportFraction = 0.075
     static let maximumLines = 8
+    /// A peak within this angle (deg) and distance (px) of a line already found is that line.
+    static let duplicateAngle = 5.0
+    static let duplicateDistance = 8.0
+    /// Largest sagitta (px) of a parabola through a line's edge pixels: beyond it the edge is
+    /// curved, not straight.
+    static let maximumSagitta = 2.0
+    /// Largest turn (deg) of the edge pixels' gradient direction over a line's extent. Members
+    /// must point within 10 deg of the line's normal, so an arc of any radius shows at most
+    /// ~20 deg; a straight edge, about 1 deg (noise).
+    static let maximumTurning = 5.0
     /// Half-width (px) of the modelled profile across a line.
     static let profileHalfWidth = 24.0
     static let binWidth = 0.5
@@ -56,27 +68,35 @@ enum StraightEdgeBackground {
         let count = width * height
         let bins = Int((2 * profileHalfWidth / binWidth).rounded()) + 1
         var profiles = [[Double]](repeating: [Double](repeating: 0, count: bins), count: lines.count)
-        /// Where pixel i is for line k: its profile bin (nil beyond the band), which side of
-        /// the band, and the line's weight there (1 along the extent of its edge pixels, fading
-        /// to 0 over `profileHalfWidth` beyond its ends).
-        func place(_ k: Int, _ i: Int) -> (bin: Int?, side: Int, weight: Double) {
+        /// Where pixel i is for line k: its signed distance `s`, its profile bin (nil beyond the
+        /// band), and how far beyond the ends of the line's edge pixels it lies (0 along them).
+        struct Place { var s: Double; var bin: Int?; var beyond: Double }
+        func place(_ k: Int, _ i: Int) -> Place {
             let line = lines[k]
             let x = Double(i % width), y = Double(i / width)
             let t = line.position(x, y)
             let beyond = max(line.along.lowerBound - t, t - line.along.upperBound, 0)
-            let weight = max(0, 1 - beyond / profileHalfWidth)
             let s = line.distance(x, y)
-            if s < -profileHalfWidth { return (nil, -1, weight) }
-            if s > profileHalfWidth { return (nil, 1, weight) }
-            return (min(Int(((s + profileHalfWidth) / binWidth).rounded()), bins - 1), 0, weight)
+            let bin = abs(s) <= profileHalfWidth ? min(Int(((s + profileHalfWidth) / binWidth).rounded()), bins - 1) : nil
+            return Place(s: s, bin: bin, beyond: beyond)
         }
-        /// Line k's term at pixel i. The profile is 0 on the negative side beyond the band and
-        /// continues as its last value on the positive side: an edge is a step between two
-        /// half-planes, so the term has no kink anywhere.
-        func term(_ k: Int, _ p: (bin: Int?, side: Int, weight: Double), _ profile: [Double]) -> Double {
-            guard p.weight > 0 else { return 0 }
-            if let bin = p.bin { return p.weight * profile[bin] }
-            return p.side > 0 ? p.weight * profile[bins - 1] : 0
+        /// Line k's term at a pixel. Along the line's edge pixels: the profile, 0 on the
+        /// negative side beyond the band and its last value on the positive side (an edge is a
+        /// step between two half-planes, so the term has no kink). Beyond the line's ends the
+        /// edge is not seen: the profile hands over, within `profileHalfWidth`, to the same step
+        /// blurred by a width growing with the distance beyond the end (a cone), which the
+        /// smooth part absorbs. (Fading the whole term along the line instead left, from each
+        /// end of a line ending inside the image, a band across the whole half-plane in which
+        /// the full step ramped down: the field edges of the real RCA run end inside it.)
+        func term(_ p: Place, _ profile: [Double]) -> Double {
+            let step = profile[bins - 1]
+            let exact: Double
+            if let bin = p.bin { exact = profile[bin] } else { exact = p.s > 0 ? step : 0 }
+            guard p.beyond > 0 else { return exact }
+            let weight = max(0, 1 - p.beyond / profileHalfWidth)
+            let width = max(p.beyond, 1)
+            let blurred = step * 0.5 * erfc(-p.s / (width * 2.0.squareRoot()))
+            return weight * exact + (1 - weight) * blurred
         }
         // Start from the raw profiles: median of ln I per bin along each line, anchored to 0 at
         // the negative end. (From a zero profile the smooth part would keep most of the step
@@ -85,17 +105,17 @@ enum StraightEdgeBackground {
             var values = [[Double]](repeating: [], count: bins)
             for i in 0..<count where unmasked[i] > 0 {
                 let p = place(k, i)
-                guard let b = p.bin, p.weight >= 1 else { continue }
+                guard let b = p.bin, p.beyond == 0 else { continue }
                 values[b].append(Double(logImage[i]))
             }
-            let filled = Statistics.fillGaps(values.map { $0.count >= minimumBinPixels ? (Statistics.median($0) ?? .nan) : .nan })
+            let filled = smoothed(Statistics.fillGaps(values.map { $0.count >= minimumBinPixels ? (Statistics.median($0) ?? .nan) : .nan }))
             guard let anchor = filled.first, anchor.isFinite else { continue }
             profiles[k] = filled.map { $0 - anchor }
         }
         // Sum of the line terms per pixel, kept up to date as profiles change.
         var edges = [Double](repeating: 0, count: count)
         for k in lines.indices {
-            for i in 0..<count { edges[i] += term(k, place(k, i), profiles[k]) }
+            for i in 0..<count { edges[i] += term(place(k, i), profiles[k]) }
         }
         var smooth = [Float](repeating: 0, count: count)
         func smoothPart() {
@@ -120,16 +140,16 @@ enum StraightEdgeBackground {
                 var residuals = [[Double]](repeating: [], count: bins)
                 for i in 0..<count where unmasked[i] > 0 {
                     let p = place(k, i)
-                    guard let b = p.bin, p.weight >= 1 else { continue }
-                    let others = edges[i] - term(k, p, profiles[k])
+                    guard let b = p.bin, p.beyond == 0 else { continue }
+                    let others = edges[i] - term(p, profiles[k])
                     residuals[b].append(Double(logImage[i] - smooth[i]) - others)
                 }
-                let filled = Statistics.fillGaps(residuals.map { $0.count >= minimumBinPixels ? (Statistics.median($0) ?? .nan) : .nan })
+                let filled = smoothed(Statistics.fillGaps(residuals.map { $0.count >= minimumBinPixels ? (Statistics.median($0) ?? .nan) : .nan }))
                 guard let anchor = filled.first, anchor.isFinite else { continue }
                 let profile = filled.map { $0 - anchor }
                 for i in 0..<count {
                     let p = place(k, i)
-                    edges[i] += term(k, p, profile) - term(k, p, profiles[k])
+                    edges[i] += term(p, profile) - term(p, profiles[k])
                 }
                 profiles[k] = profile
             }
@@ -244,8 +264,83 @@ enum StraightEdgeBackground {
             for k in members { used[k] = true }
             let positions = members.map { -ny * edges[$0].x + nx * edges[$0].y }
             guard let lo = positions.min(), let hi = positions.max() else { continue }
-            lines.append(Line(nx: nx, ny: ny, offset: offset, along: lo...hi))
+            let candidate = Line(nx: nx, ny: ny, offset: offset, along: lo...hi)
+            // A short stretch of a curved edge (the circular field of an image intensifier)
+            // also gathers votes; modelled as a straight line it would be wrong by its sagitta.
+            // Two views of the bending, since members are only taken within 2 px of the line
+            // (which caps what their positions can show): the parabola through their positions,
+            // and the turning of their gradient along the line (1 / radius) over the extent.
+            let distances = members.map { nx * edges[$0].x + ny * edges[$0].y - offset }
+            let turning = members.map { k -> Double in
+                let gx = cos(edges[k].angle), gy = sin(edges[k].angle)
+                let sign: Double = gx * nx + gy * ny < 0 ? -1 : 1
+                return atan2(sign * (nx * gy - ny * gx), sign * (gx * nx + gy * ny))
+            }
+            let curvature = abs(slope(of: turning, against: positions))
+            let length = hi - lo
+            if sagitta(positions: positions, distances: distances) > maximumSagitta
+                || curvature * length > maximumTurning * .pi / 180 { continue }
+            if lines.contains(where: { duplicates($0, candidate) }) { continue }
+            lines.append(candidate)
         }
         return lines
+    }
+
+    /// Whether `candidate` is the same edge as `line` seen again: the broad side of a bone's
+    /// cortex (a square-root profile) leaves edge pixels a few px beside the first line's
+    /// members, which can form a second, nearly coincident peak. Two profiles on one edge
+    /// would split its step between them, each faded at a different extent.
+    static func duplicates(_ line: Line, _ candidate: Line) -> Bool {
+        guard abs(line.nx * candidate.nx + line.ny * candidate.ny) >= cos(duplicateAngle * .pi / 180) else { return false }
+        let mid = (candidate.along.lowerBound + candidate.along.upperBound) / 2
+        // The candidate's midpoint in image coordinates, then its distance to `line`.
+        let x = candidate.nx * candidate.offset - candidate.ny * mid
+        let y = candidate.ny * candidate.offset + candidate.nx * mid
+        return abs(line.distance(x, y)) <= duplicateDistance
+    }
+
+    /// Sagitta over the extent of the least-squares parabola d = a + b t + c t^2 through the
+    /// edge pixels (distance d to the line against position t along it): |c| (L / 2)^2.
+    static func sagitta(positions: [Double], distances: [Double]) -> Double {
+        guard positions.count >= 3, let lo = positions.min(), let hi = positions.max(), hi > lo else { return 0 }
+        let mid = (lo + hi) / 2, half = (hi - lo) / 2
+        // Normalised position u in [-1, 1] keeps the normal equations well conditioned.
+        var m = [Double](repeating: 0, count: 9), r = [Double](repeating: 0, count: 3)
+        for (t, d) in zip(positions, distances) {
+            let u = (t - mid) / half
+            let basis = [1, u, u * u]
+            for a in 0..<3 {
+                r[a] += basis[a] * d
+                for b in 0..<3 { m[a * 3 + b] += basis[a] * basis[b] }
+            }
+        }
+        guard let solution = LumenFitter.solveSymmetric(m, r, size: 3) else { return 0 }
+        return abs(solution[2])
+    }
+
+    /// Least-squares slope of `values` against `positions` (0 when undetermined).
+    static func slope(of values: [Double], against positions: [Double]) -> Double {
+        let n = Double(positions.count)
+        guard n >= 3 else { return 0 }
+        let mt = positions.reduce(0, +) / n, mv = values.reduce(0, +) / n
+        var stt = 0.0, stv = 0.0
+        for (t, v) in zip(positions, values) { stt += (t - mt) * (t - mt); stv += (t - mt) * (v - mv) }
+        return stt > 0 ? stv / stt : 0
+    }
+
+    /// The profile smoothed twice with the binomial kernel [1 4 6 4 1] / 16 (sigma 0.7 px at
+    /// 0.5 px bins), ends held.
+    static func smoothed(_ profile: [Double]) -> [Double] {
+        guard profile.count >= 5, profile.allSatisfy(\.isFinite) else { return profile }
+        var current = profile
+        for _ in 0..<2 {
+            var next = current
+            for i in current.indices {
+                func at(_ j: Int) -> Double { current[min(max(j, 0), current.count - 1)] }
+                next[i] = (at(i - 2) + 4 * at(i - 1) + 6 * at(i) + 4 * at(i + 1) + at(i + 2)) / 16
+            }
+            current = next
+        }
+        return current
     }
 }
