@@ -70,7 +70,9 @@ enum StraightEdgeBackground {
         var profiles = [[Double]](repeating: [Double](repeating: 0, count: bins), count: lines.count)
         /// Where pixel i is for line k: its signed distance `s`, its profile bin (nil beyond the
         /// band), and how far beyond the ends of the line's edge pixels it lies (0 along them).
-        struct Place { var s: Double; var bin: Int?; var beyond: Double }
+        /// `cone`: the standard normal CDF of s over the cone's width beyond the ends (computed
+        /// once per place, shared by the old and new term of a backfitting update).
+        struct Place { var s: Double; var bin: Int?; var beyond: Double; var cone: Double }
         func place(_ k: Int, _ i: Int) -> Place {
             let line = lines[k]
             let x = Double(i % width), y = Double(i / width)
@@ -78,7 +80,8 @@ enum StraightEdgeBackground {
             let beyond = max(line.along.lowerBound - t, t - line.along.upperBound, 0)
             let s = line.distance(x, y)
             let bin = abs(s) <= profileHalfWidth ? min(Int(((s + profileHalfWidth) / binWidth).rounded()), bins - 1) : nil
-            return Place(s: s, bin: bin, beyond: beyond)
+            let cone = beyond > 0 ? 0.5 * erfc(-s / (max(beyond, 1) * 2.0.squareRoot())) : 0
+            return Place(s: s, bin: bin, beyond: beyond, cone: cone)
         }
         /// Line k's term at a pixel. Along the line's edge pixels: the profile, 0 on the
         /// negative side beyond the band and its last value on the positive side (an edge is a
@@ -94,9 +97,7 @@ enum StraightEdgeBackground {
             if let bin = p.bin { exact = profile[bin] } else { exact = p.s > 0 ? step : 0 }
             guard p.beyond > 0 else { return exact }
             let weight = max(0, 1 - p.beyond / profileHalfWidth)
-            let width = max(p.beyond, 1)
-            let blurred = step * 0.5 * erfc(-p.s / (width * 2.0.squareRoot()))
-            return weight * exact + (1 - weight) * blurred
+            return weight * exact + (1 - weight) * step * p.cone
         }
         // Start from the raw profiles: median of ln I per bin along each line, anchored to 0 at
         // the negative end. (From a zero profile the smooth part would keep most of the step
@@ -265,6 +266,7 @@ enum StraightEdgeBackground {
             let positions = members.map { -ny * edges[$0].x + nx * edges[$0].y }
             guard let lo = positions.min(), let hi = positions.max() else { continue }
             let candidate = Line(nx: nx, ny: ny, offset: offset, along: lo...hi)
+            if lines.contains(where: { duplicates($0, candidate) }) { continue }
             // A short stretch of a curved edge (the circular field of an image intensifier)
             // also gathers votes; modelled as a straight line it would be wrong by its sagitta.
             // Two views of the bending, since members are only taken within 2 px of the line
@@ -280,7 +282,6 @@ enum StraightEdgeBackground {
             let length = hi - lo
             if sagitta(positions: positions, distances: distances) > maximumSagitta
                 || curvature * length > maximumTurning * .pi / 180 { continue }
-            if lines.contains(where: { duplicates($0, candidate) }) { continue }
             lines.append(candidate)
         }
         return lines
@@ -289,7 +290,7 @@ enum StraightEdgeBackground {
     /// Whether `candidate` is the same edge as `line` seen again: the broad side of a bone's
     /// cortex (a square-root profile) leaves edge pixels a few px beside the first line's
     /// members, which can form a second, nearly coincident peak. Two profiles on one edge
-    /// would split its step between them, each faded at a different extent.
+    /// would split its step between them, each ending at a different extent.
     static func duplicates(_ line: Line, _ candidate: Line) -> Bool {
         guard abs(line.nx * candidate.nx + line.ny * candidate.ny) >= cos(duplicateAngle * .pi / 180) else { return false }
         let mid = (candidate.along.lowerBound + candidate.along.upperBound) / 2
