@@ -44,6 +44,7 @@ bench: build
 accuracy: build
 	$(BIN) accuracy --count 120 --seed 1
 	BIN=$(BIN) scripts/phantom-sweep.sh
+	BIN=$(BIN) scripts/tight-lesion-sweep.sh
 
 clean:
 	rm -rf .build $(DEMO_OUT)

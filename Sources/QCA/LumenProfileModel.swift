@@ -300,6 +300,12 @@ public struct LumenFit: Sendable {
     public var residualScale: Double
     /// Standard uncertainty of the radius (px) from the Gauss–Newton covariance.
     public var radiusUncertainty: Double
+    /// Standard uncertainty of the lumen centre (px), same covariance; infinite when the
+    /// centre was not fitted.
+    public var centerUncertainty: Double = .infinity
+    /// Unweighted sum of squared residuals at the solution (intensity units²): with the robust
+    /// scale, compares nested fits of the same samples (likelihood-ratio test).
+    public var sumOfSquares: Double = .nan
     public var converged: Bool
     public var iterations: Int
 }
@@ -484,31 +490,33 @@ public enum LumenFitter {
             if !converged && lastLargestStep < 1e-2 { converged = true }
         }
 
-        // Final residual scale and covariance of the radius (residuals and Jacobian are those
-        // of `parameters`).
+        // Final residual scale and covariance of the radius and centre (residuals and Jacobian
+        // are those of `parameters`).
         scale = robustScale(residuals)
-        var radiusUncertainty = Double.infinity
-        if let radiusColumn = freeIndices.firstIndex(of: LumenParameter.radius.rawValue) {
+        var radiusUncertainty = Double.infinity, centerUncertainty = Double.infinity
+        if cR >= 0 || cC >= 0 {
             for k in 0..<(p * p) { normal[k] = 0 }
-            var effective = 0.0
             for i in 0..<n where weights[i] > 0 {
-                effective += weights[i]
                 for a in 0..<p {
                     let ja = jacobian[i * p + a] * weights[i]
                     for b in 0..<p { normal[a * p + b] += ja * jacobian[i * p + b] }
                 }
             }
-            var unit = [Double](repeating: 0, count: p)
-            unit[radiusColumn] = 1
-            if let column = solveSymmetric(normal, unit, size: p), column[radiusColumn] > 0 {
-                // Correlated pixels in overlapping strips are ignored: this is the per-profile SD.
-                radiusUncertainty = scale * column[radiusColumn].squareRoot()
+            // Correlated pixels in overlapping strips are ignored: these are per-profile SDs.
+            func standardDeviation(column: Int) -> Double {
+                guard column >= 0 else { return .infinity }
+                var unit = [Double](repeating: 0, count: p)
+                unit[column] = 1
+                guard let solution = solveSymmetric(normal, unit, size: p), solution[column] > 0 else { return .infinity }
+                return scale * solution[column].squareRoot()
             }
-            _ = effective
+            radiusUncertainty = standardDeviation(column: cR)
+            centerUncertainty = standardDeviation(column: cC)
         }
         let model = LumenModel(vector: parameters)
         let sane = model.radius.isFinite && model.radius > 0 && model.radius < maxRadius && model.attenuation > 0
         return LumenFit(model: model, residualScale: scale, radiusUncertainty: radiusUncertainty,
+                        centerUncertainty: centerUncertainty, sumOfSquares: residuals.reduce(0) { $0 + $1 * $1 },
                         converged: converged && sane, iterations: totalIterations)
     }
 
@@ -561,3 +569,4 @@ public enum LumenFitter {
         return x
     }
 }
+
