@@ -322,7 +322,7 @@ public enum SingleFileAnalysis {
         // function as CSV (DIR/<file>.m<index>.csv) for inspection; never used by the product.
         if let directory = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"] {
             for (index, m) in measurements.enumerated() {
-                var text = "i,x,y,arc,raw,diameter,reference,uncertainty,valid,reason,junction\n"
+                var text = "i,x,y,arc,raw,diameter,reference,uncertainty,valid,reason,junction,psf\n"
                 for i in m.diameter.indices {
                     let fields: [String] = [
                         "\(i)", String(format: "%.2f", m.centerline[i].x), String(format: "%.2f", m.centerline[i].y),
@@ -332,7 +332,8 @@ public enum SingleFileAnalysis {
                         String(format: "%.3f", m.diameterUncertainty.indices.contains(i) ? m.diameterUncertainty[i] : .nan),
                         m.valid[i] ? "1" : "0",
                         "\(m.rejectionReasons.indices.contains(i) ? m.rejectionReasons[i] : 0)",
-                        (m.junctionZone.indices.contains(i) && m.junctionZone[i]) ? "1" : "0"]
+                        (m.junctionZone.indices.contains(i) && m.junctionZone[i]) ? "1" : "0",
+                        String(format: "%.3f", m.psfSigma)]
                     text += fields.joined(separator: ",") + (m.measurableRange.contains(i) ? "" : ",outside") + "\n"
                 }
                 let file = (directory as NSString).appendingPathComponent("\(fileName).m\(index).csv")
