@@ -10,17 +10,9 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/angio}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/angio-sweep.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-for combo in coronary:3 coronary:8 peripheral:4 peripheral:9; do
-  anatomy=${combo%:*}; seed=${combo#*:}
-  for diameter in 1.5 2.5 3.5; do
-    for stenosis in 0 30 50 70 85; do
-      name="$anatomy-$seed-$diameter-$stenosis"
-      "$BIN" phantom --out "$WORK/$name.dcm" --truth "$WORK/$name.truth.json" --seed "$seed" \
-        --anatomy "$anatomy" --diameter "$diameter" --stenosis "$stenosis" --size 512 >/dev/null 2>&1 \
-        || { echo "angio phantom failed for $name"; exit 1; }
-    done
-  done
-done
+source scripts/phantom-grid.sh
+phantom_grid "$WORK" "coronary:3 coronary:8 peripheral:4 peripheral:9" "1.5 2.5 3.5" "0 30 50 70 85" \
+  --size 512 || exit 1
 "$BIN" analyze "$WORK"/*.dcm --out "$WORK/out" >/dev/null 2>&1 || { echo "angio analyze failed"; exit 1; }
 python3 - "$WORK" <<'PY'
 import glob, json, math, os, sys

@@ -11,18 +11,10 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/angio}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/angio-tight.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-for anatomy in coronary peripheral; do
-  for seed in 11 12 13 14 15 16 17 18 19 20; do
-    for diameter in 1.5 2.5; do
-      for stenosis in 70 85; do
-        name="$anatomy-$seed-$diameter-$stenosis"
-        "$BIN" phantom --out "$WORK/$name.dcm" --truth "$WORK/$name.truth.json" --seed "$seed" \
-          --anatomy "$anatomy" --diameter "$diameter" --stenosis "$stenosis" --size 384 --noise 4000 \
-          --lesion-length 8 >/dev/null 2>&1 || { echo "angio phantom failed for $name"; exit 1; }
-      done
-    done
-  done
-done
+source scripts/phantom-grid.sh
+combos=""
+for anatomy in coronary peripheral; do for seed in $(seq 11 20); do combos="$combos $anatomy:$seed"; done; done
+phantom_grid "$WORK" "$combos" "1.5 2.5" "70 85" --size 384 --noise 4000 --lesion-length 8 || exit 1
 "$BIN" analyze "$WORK"/*.dcm --out "$WORK/out" >/dev/null 2>&1 || { echo "angio analyze failed"; exit 1; }
 python3 - "$WORK" <<'PY'
 import glob, json, math, os, statistics, sys
