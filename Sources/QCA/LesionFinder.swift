@@ -173,9 +173,8 @@ public enum LesionFinder {
             // (a step to a narrower vessel, or a catheter continuing the vessel, is not a lesion).
             if automatic && !(recoversLeft && recoversRight) { continue }
             // The minimum of a noisy curve is biased low; within the lesion the diameter is
-            // re-smoothed with a quadratic Savitzky–Golay window scaled to the lesion length
-            // (L / 7: < 0.5 % of the depth lost on a cosine narrowing), which averages more
-            // profiles at the MLD without flattening the narrowing.
+            // re-smoothed with a window scaled to the lesion (`refinedMinimum`), which averages
+            // more profiles at the MLD without flattening the narrowing.
             let refined = refinedMinimum(m, lower: lo, upper: hi, startArc: startArc, endArc: endArc,
                                          parameters: parameters, fallback: best)
             let mldIndex = refined.index
@@ -265,11 +264,51 @@ public enum LesionFinder {
         return (fitted.values[index], fitted.uncertainty.indices.contains(index) ? fitted.uncertainty[index] : 0)
     }
 
+    /// Radius (in PSF sigmas) above which a lumen counts as wide for the MLD window: the upper
+    /// end of the narrow-lumen range of `QCAParameters.fixedCenterBlend` (3 sigmas).
+    static let wideLumenRadiusInSigmas = 3.0
+    /// Wide lumens: the Savitzky–Golay half-window at the MLD is the narrowing's estimated full
+    /// length over this divisor (1 % of the depth lost on a cosine narrowing, 0.4 % at L / 5).
+    static let wideLumenWindowDivisor = 5.0
+    /// Largest MLD half-window (px of arc).
+    static let maximumMinimumHalfWindow = 20.0
+
+    /// Full length of a cosine narrowing (1 - p (1 + cos(pi x / (L/2))) / 2 of the reference)
+    /// whose stretch below the boundary fraction b of the reference is `boundaryLength` long:
+    /// that stretch is L theta / pi with cos(theta) = 2 (1 - b) / p - 1. A mild narrowing
+    /// crosses the boundary close to its middle (p = 14 %: at 0.59 L), a tight one near its
+    /// ends (p = 85 %: at 0.84 L). Depths below 2 (1 - b) do not cross it; they are clamped.
+    static func cosineNarrowingLength(boundaryLength: Double, depth: Double, boundaryFraction: Double) -> Double {
+        let clampedDepth = min(max(depth, 1.2 * (1 - boundaryFraction)), 1)
+        let theta = acos(min(max(2 * (1 - boundaryFraction) / clampedDepth - 1, -1), 1))
+        return theta > 0 ? boundaryLength * Double.pi / theta : boundaryLength
+    }
+
+    /// The MLD on a re-smoothed diameter: the minimum of a noisy curve is biased low (the noise
+    /// dips), so within the lesion the raw diameters are smoothed again with a quadratic
+    /// Savitzky–Golay window scaled to the lesion.
+    /// - Narrow lumens (MLD radius below `wideLumenRadiusInSigmas` PSF sigmas): L95 / 7, L95 the
+    ///   length between the boundary crossings (< 0.5 % of the depth lost on a cosine narrowing).
+    ///   Their raw diameters carry an upward noise bias (section 4 of docs/qca.md) which the
+    ///   low-biased minimum of a short window partly offsets; a longer window exposes it
+    ///   (measured, study: seeds 36, 73, 104 of the study 1.5–2 %DS points worse at L / 5).
+    /// - Wide lumens: the raw fits are unbiased, and the window is the narrowing's full length
+    ///   (`cosineNarrowingLength`) over `wideLumenWindowDivisor`. A mild, long narrowing is
+    ///   crossed by the 95 % boundary near its middle, so L95 / 7 was a short window on it and
+    ///   the noise dips (JPEG blocks, correlated over several px of arc) set the MLD: up to a
+    ///   pixel low (study seeds 2, 50, 91: %DS +6.1 to +8.6 points; after +2.7 to +4.2).
     static func refinedMinimum(_ m: VesselMeasurement, lower: Int, upper: Int, startArc: Double, endArc: Double,
                                parameters: QCAParameters, fallback: Int) -> (index: Int, diameter: Double, uncertainty: Double) {
         let baseUncertainty = m.diameterUncertainty.indices.contains(fallback) ? m.diameterUncertainty[fallback] : 0
         let baseHalfWindow = parameters.diameterSmoothingHalfWindow
-        let halfWindowPx = min(max((endArc - startArc) / 7, baseHalfWindow), 20)
+        var windowPx = (endArc - startArc) / 7
+        let reference = m.referenceDiameter.indices.contains(fallback) ? m.referenceDiameter[fallback] : 0
+        if reference > 0, m.diameter[fallback] / 2 >= wideLumenRadiusInSigmas * m.psfSigma {
+            let length = cosineNarrowingLength(boundaryLength: endArc - startArc, depth: 1 - m.diameter[fallback] / reference,
+                                               boundaryFraction: parameters.lesionBoundaryFraction)
+            windowPx = length / wideLumenWindowDivisor
+        }
+        let halfWindowPx = min(max(windowPx, baseHalfWindow), maximumMinimumHalfWindow)
         guard halfWindowPx > baseHalfWindow * 1.01, m.rawDiameter.count == m.diameter.count else {
             return (fallback, m.diameter[fallback], baseUncertainty)
         }
