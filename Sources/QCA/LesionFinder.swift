@@ -264,11 +264,11 @@ public enum LesionFinder {
         return (fitted.values[index], fitted.uncertainty.indices.contains(index) ? fitted.uncertainty[index] : 0)
     }
 
-    /// Radius (in PSF sigmas) above which a lumen counts as wide for the MLD window: the upper
-    /// end of the narrow-lumen range of `QCAParameters.fixedCenterBlend` (3 sigmas).
+    /// Radius (in PSF sigmas) above which a lumen counts as wide for the MLD window: the same
+    /// 3 sigmas as the upper end of the default narrow-lumen range (`QCAParameters.fixedCenterBlend`).
     static let wideLumenRadiusInSigmas = 3.0
     /// Wide lumens: the Savitzky–Golay half-window at the MLD is the narrowing's estimated full
-    /// length over this divisor (1 % of the depth lost on a cosine narrowing, 0.4 % at L / 5).
+    /// length over this divisor (a cosine narrowing loses 0.4 % of its depth at L / 5, 1 % at L / 4).
     static let wideLumenWindowDivisor = 5.0
     /// Largest MLD half-window (px of arc).
     static let maximumMinimumHalfWindow = 20.0
@@ -291,12 +291,12 @@ public enum LesionFinder {
     ///   length between the boundary crossings (< 0.5 % of the depth lost on a cosine narrowing).
     ///   Their raw diameters carry an upward noise bias (section 4 of docs/qca.md) which the
     ///   low-biased minimum of a short window partly offsets; a longer window exposes it
-    ///   (measured, study: seeds 36, 73, 104 of the study 1.5–2 %DS points worse at L / 5).
+    ///   (measured on the 120-phantom study: seeds 36, 73, 104 were 1.5–2 %DS points worse at L / 5).
     /// - Wide lumens: the raw fits are unbiased, and the window is the narrowing's full length
     ///   (`cosineNarrowingLength`) over `wideLumenWindowDivisor`. A mild, long narrowing is
     ///   crossed by the 95 % boundary near its middle, so L95 / 7 was a short window on it and
     ///   the noise dips (JPEG blocks, correlated over several px of arc) set the MLD: up to a
-    ///   pixel low (study seeds 2, 50, 91: %DS +6.1 to +8.6 points; after +2.7 to +4.2).
+    ///   pixel low (study seeds 2, 50, 91: %DS +6.4, +6.1, +8.6 points; now +2.5, +3.3, +4.2).
     static func refinedMinimum(_ m: VesselMeasurement, lower: Int, upper: Int, startArc: Double, endArc: Double,
                                parameters: QCAParameters, fallback: Int) -> (index: Int, diameter: Double, uncertainty: Double) {
         let baseUncertainty = m.diameterUncertainty.indices.contains(fallback) ? m.diameterUncertainty[fallback] : 0
