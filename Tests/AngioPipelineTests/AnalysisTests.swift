@@ -265,6 +265,28 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(pair.measuredAcuteGainMm), try XCTUnwrap(pair.trueAcuteGainMm), accuracy: 0.05)
     }
 
+    /// The %DS figures over the issue's reference range leave out phantoms whose reference at
+    /// the MLD is outside 1.5-3.5 mm (tapered below it), and only those.
+    func testAccuracySummaryOverTheStatedReferenceRange() {
+        func make(_ seed: UInt64, reference: Double, error: Double) -> AccuracyStudy.Case {
+            var c = AccuracyStudy.Case(seed: seed, variant: .reference)
+            c.trueReferenceMm = reference
+            c.truePercentDS = 50
+            c.segmentPercentDS = 50 + error
+            return c
+        }
+        let cases = [make(1, reference: 1.1, error: -20), make(2, reference: 1.5, error: 7), make(3, reference: 2.5, error: 1),
+                     make(4, reference: 3.5, error: -2), make(5, reference: 3.6, error: 9), make(6, reference: 2.0, error: 0.5)]
+        let summary = AccuracyStudy.summarize(cases)
+        XCTAssertEqual(summary.percentDSWorstAbsError, 20, accuracy: 1e-9)
+        XCTAssertEqual(summary.worstPercentDSSeeds, [1, 5, 2])
+        XCTAssertEqual(summary.inRangePercentDSCount, 4)
+        XCTAssertEqual(summary.inRangePercentDSWorstAbsError, 7, accuracy: 1e-9)
+        XCTAssertEqual(summary.inRangeWorstPercentDSSeeds, [2, 4, 3])
+        // Median of [0.5, 1, 2, 7] by the study's convention (upper middle).
+        XCTAssertEqual(summary.inRangePercentDSMedianAbsError, 2, accuracy: 1e-9)
+    }
+
     /// Two phantoms of each variant (reference, MONOCHROME1, 8-bit, JPEG-LS, normal, pre/post,
     /// JPEG baseline): segment-mode MLD accuracy, normal vessels, acute gain.
     func testAccuracyStudyOnVariants() throws {
@@ -277,6 +299,8 @@ final class AnalysisTests: XCTestCase {
         XCTAssertLessThanOrEqual(summary.mldErrorSDMm, 0.12, "MLD SD \(summary.mldErrorSDMm)")
         XCTAssertLessThanOrEqual(summary.percentDSMedianAbsError, 3)
         for c in cases where c.variant == .prePostPair {
+            // A pair's pre run is a lesion worth dilating (>= 30 %).
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(c.truePercentDS), AccuracyStudy.pairMinimumPrePercent - 1e-9, "seed \(c.seed)")
             if let t = c.trueAcuteGainMm, let m = c.measuredAcuteGainMm { XCTAssertEqual(m, t, accuracy: 0.1, "seed \(c.seed)") }
         }
         // Normal vessels: no lesion above 15 % in automatic mode (issue target).

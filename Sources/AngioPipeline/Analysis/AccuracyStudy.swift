@@ -10,7 +10,8 @@ import VesselCore
 ///
 /// Phantom i uses seed `seed + i` and a variant by i mod 7: 0 reference (12-bit MONOCHROME2,
 /// explicit little endian), 1 MONOCHROME1, 2 8-bit, 3 JPEG-LS lossless, 4 normal vessel (no
-/// stenosis), 5 pre/post pair (post: 15 % residual stenosis, independent noise), 6 JPEG
+/// stenosis), 5 pre/post pair (pre at least 30 %, post: 15 % residual stenosis, independent
+/// noise), 6 JPEG
 /// baseline (8-bit lossy). Each file is analysed in automatic mode (rank-1 lesion) and in
 /// segment mode with points 4 mm beyond the true lesion ends.
 public struct AccuracyStudy: Sendable {
@@ -49,6 +50,12 @@ public struct AccuracyStudy: Sendable {
         public var trueAcuteGainMm: Double?
         public var measuredAcuteGainMm: Double?
     }
+
+    /// Smallest stenosis (%) of the pre run of a pre/post pair.
+    public static let pairMinimumPrePercent = 30.0
+    /// The stated range of reference diameters (mm) at the lesion; the study's tapering
+    /// vessels also reach below it (down to about 0.9 mm), reported separately.
+    public static let statedReferenceRangeMm: ClosedRange<Double> = 1.5...3.5
 
     public var count: Int
     public var seed: UInt64
@@ -90,7 +97,17 @@ public struct AccuracyStudy: Sendable {
         options.size = size
         var spec = PhantomGenerator.randomSpec(seed: caseSeed, options: options)
         switch variant {
-        case .reference, .prePostPair: break
+        case .reference: break
+        case .prePostPair:
+            // A lumen is dilated when it is narrowed: the pair's pre run has at least
+            // `pairMinimumPrePercent` stenosis (the drawn 0-85 % mapped onto 30-85 %). A "pre"
+            // of a few percent against the 15 % post measures the noise minimum of a normal
+            // vessel, not a gain (docs/qca.md section 9).
+            if let drawn = spec.vessels.first?.stenosis?.percentDiameter {
+                let top = options.stenosisPercent.upperBound
+                spec.vessels[0].stenosis?.percentDiameter = Self.pairMinimumPrePercent
+                    + max(0, min(drawn, top)) / top * (top - Self.pairMinimumPrePercent)
+            }
         case .monochrome1: spec.photometric = .monochrome1
         case .eightBit: spec.bitsStored = 8
         case .jpegLSLossless: spec.transferSyntax = "jpeg-ls"
@@ -195,6 +212,12 @@ public struct AccuracyStudy: Sendable {
         public var percentDSWithinSixFraction: Double
         /// Seeds of the (up to 3) largest %DS errors, worst first, to re-run with --only-seed.
         public var worstPercentDSSeeds: [UInt64]
+        /// The %DS figures restricted to phantoms whose true reference at the MLD lies in
+        /// `statedReferenceRangeMm` (the range; tapering vessels also go below it).
+        public var inRangePercentDSMedianAbsError: Double
+        public var inRangePercentDSWorstAbsError: Double
+        public var inRangePercentDSCount: Int
+        public var inRangeWorstPercentDSSeeds: [UInt64]
         public var localisationRate: Double
         public var localisationCount: Int
         public var normalVessels: Int
@@ -230,6 +253,11 @@ public struct AccuracyStudy: Sendable {
             return (abs(m - t), c.seed)
         }.sorted { $0.error != $1.error ? $0.error < $1.error : $0.seed < $1.seed }
         let dsErrors = dsCases.map(\.error)
+        let inRange = measured.compactMap { c -> (error: Double, seed: UInt64)? in
+            guard let t = c.truePercentDS, let m = c.segmentPercentDS, let reference = c.trueReferenceMm,
+                  statedReferenceRangeMm.contains(reference) else { return nil }
+            return (abs(m - t), c.seed)
+        }.sorted { $0.error != $1.error ? $0.error < $1.error : $0.seed < $1.seed }
         let p95 = dsErrors.isEmpty ? Double.nan : dsErrors[min(dsErrors.count - 1, Int((0.95 * Double(dsErrors.count)).rounded(.up)) - 1)]
         let severe = measured.filter { ($0.truePercentDS ?? 0) >= 30 }
         let localised = severe.filter { ($0.autoLocalisationErrorMm ?? .infinity) <= 2 }
@@ -255,6 +283,10 @@ public struct AccuracyStudy: Sendable {
                        percentDSP95AbsError: p95,
                        percentDSWithinSixFraction: dsErrors.isEmpty ? .nan : Double(dsErrors.filter { $0 <= 6 }.count) / Double(dsErrors.count),
                        worstPercentDSSeeds: dsCases.suffix(3).reversed().map(\.seed),
+                       inRangePercentDSMedianAbsError: inRange.isEmpty ? .nan : inRange[inRange.count / 2].error,
+                       inRangePercentDSWorstAbsError: inRange.last?.error ?? .nan,
+                       inRangePercentDSCount: inRange.count,
+                       inRangeWorstPercentDSSeeds: inRange.suffix(3).reversed().map(\.seed),
                        localisationRate: severe.isEmpty ? .nan : Double(localised.count) / Double(severe.count),
                        localisationCount: severe.count,
                        normalVessels: normals.count,
