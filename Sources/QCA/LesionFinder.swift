@@ -214,11 +214,15 @@ public enum LesionFinder {
     static let foldScales: [(halfWindow: Double, minimumChordOverArc: Double)] = [(6, 0.6), (15, 0.5)]
 
     /// Samples where the path folds back, widened by a reference diameter + 3 px on each side
-    /// (like a junction zone: profiles there cut the vessel obliquely or not at all).
+    /// (like a junction zone: profiles there cut the vessel obliquely or not at all). Judged on
+    /// the path the profiles were taken along, not on the fitted lumen centres: in a tight
+    /// lesion the centres of the narrowest fits scatter by a few px in the noise and made the
+    /// lesion itself a fold (tight-lesion sweep, peripheral seed 12 at 85 %: not found).
     static func foldZone(_ m: VesselMeasurement) -> [Bool] {
         let n = m.centerline.count
         var zone = [Bool](repeating: false, count: n)
         guard n > 2, m.arcLength.count == n else { return zone }
+        let path = m.profilePath.count == n ? m.profilePath : m.centerline
         let step = max((m.arcLength[n - 1] - m.arcLength[0]) / Double(n - 1), 1e-6)
         var folded: [Int] = []
         for i in 0..<n {
@@ -227,7 +231,7 @@ public enum LesionFinder {
                 let a = max(0, i - k), b = min(n - 1, i + k)
                 let arc = m.arcLength[b] - m.arcLength[a]
                 guard arc > scale.halfWindow else { continue }
-                let chord = hypot(m.centerline[b].x - m.centerline[a].x, m.centerline[b].y - m.centerline[a].y)
+                let chord = hypot(path[b].x - path[a].x, path[b].y - path[a].y)
                 if chord < scale.minimumChordOverArc * arc { folded.append(i); break }
             }
         }

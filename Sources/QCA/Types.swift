@@ -26,6 +26,9 @@ public struct VesselMeasurement: Sendable, Equatable {
     public var diameterUncertainty: [Double]
     /// Standard uncertainty of `referenceDiameter` (px), from the reference fit.
     public var referenceUncertainty: [Double] = []
+    /// The sampled path the profiles were taken along (smoothed skeleton or route), one point
+    /// per sample; empty when not recorded (then `centerline` stands in for it).
+    public var profilePath: [Point2D] = []
     /// Per sample: 0 measured, else why the profile was rejected (see `VesselAnalyzer`).
     public var rejectionReasons: [Int] = []
     /// True near a junction the path runs through (excluded from lesion search and reference).

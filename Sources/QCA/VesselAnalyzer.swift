@@ -779,6 +779,7 @@ public struct VesselAnalyzer: Sendable {
                                  referenceDiameter: reference.values, diameterUncertainty: uncertainty,
                                  valid: valid, measurableRange: range, psfSigma: sigma)
         measurement.referenceUncertainty = reference.uncertainty
+        measurement.profilePath = sampled.points
         measurement.rejectionReasons = reasons
         measurement.junctionZone = junctionZone
         return measurement

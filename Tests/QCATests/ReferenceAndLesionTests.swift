@@ -158,6 +158,23 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1)
     }
 
+    /// The fold test is on the path the profiles were taken along: when that path is recorded
+    /// and straight, lumen centres that stall (the narrowest fits of a tight lesion in noise all
+    /// settling on one blob 3 px beside the path over 13 px of arc) do not make a fold; the same
+    /// centres taken as the path do.
+    func testStalledLumenCentresOnAStraightPathAreNotAFold() {
+        var m = Self.measurement(Self.taperedWithLesion(depth: 0.8, lengthPx: 30))
+        m.profilePath = m.centerline
+        for i in m.centerline.indices where abs(m.arcLength[i] - 100) <= 6.5 {
+            m.centerline[i] = Point2D(x: 120, y: 53)
+        }
+        XCTAssertFalse(LesionFinder.foldZone(m).contains(true))
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).first?.percentDiameterStenosis ?? 0, 80, accuracy: 1)
+        m.profilePath = []
+        XCTAssertTrue(LesionFinder.foldZone(m).contains(true))
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 0)
+    }
+
     /// A 750 px path that starts in the guiding catheter (12.2 px, first 150 px) and continues
     /// into a 9.4 px vessel (1.5 mm at 0.16 mm/px), as automatic paths do (generated phantom
     /// `angio phantom --seed 8 --diameter 1.5 --stenosis 30`): the step tilts the whole-path

@@ -210,11 +210,101 @@ enum VesselPathBuilder {
             if endKind == .endpoint, let ahead = extend(from: points, atStart: false, cost: cost()) {
                 points.append(contentsOf: ahead)
             }
-            let length = zip(points, points.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
+            let length = polylineLength(points)
             guard length >= minimumLength, let id = ids.min() else { continue }
             result.append(VesselPath(id: id, points: points, startKind: startKind, endKind: endKind,
                                      interiorJunctions: junctions))
         }
-        return result.sorted { $0.id < $1.id }
+        return mergeOverlappingEnds(result.sorted { $0.id < $1.id })
+    }
+
+    static func polylineLength(_ points: [Point2D]) -> Double {
+        zip(points, points.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
+    }
+
+    // MARK: overlapping free ends
+
+    /// Largest distance (px) of a path's look-ahead from another path for the two to be one.
+    static let overlapDistance = 4.0
+    /// Arc (px) at the end of a path that must lie along the other path.
+    static let overlapLength = 10.0
+
+    /// Joins two paths where the look-ahead beyond one's free end (`extend`) ran onto the
+    /// start of the other: a tight lesion breaks the skeleton into two pieces whose tips do not
+    /// face each other (so no gap bridge), the first piece's look-ahead crosses the lesion and
+    /// runs along the second piece, and each piece alone ends in the lesion, where neither can
+    /// show the diameter recovering on both sides. The joined path is the first up to its end,
+    /// then the second beyond the point it reached; the second's head before that point (at
+    /// most a look-ahead long, its own look-ahead back into the lesion) is dropped.
+    static func mergeOverlappingEnds(_ paths: [VesselPath]) -> [VesselPath] {
+        var paths = paths
+        var merged = true
+        while merged {
+            merged = false
+            search: for i in paths.indices {
+                for atEnd in [true, false] where (atEnd ? paths[i].endKind : paths[i].startKind) == .endpoint {
+                    let first = atEnd ? paths[i].points : paths[i].points.reversed()
+                    for j in paths.indices where j != i {
+                        for fromStart in [true, false] {
+                            let second = fromStart ? paths[j].points : paths[j].points.reversed()
+                            guard let join = overlapJoin(first, second) else { continue }
+                            let a = paths[i], b = paths[j]
+                            let startKind = atEnd ? a.startKind : a.endKind
+                            let endKind = fromStart ? b.endKind : b.startKind
+                            let combined = VesselPath(id: min(a.id, b.id), points: first + second[(join + 1)...],
+                                                      startKind: startKind, endKind: endKind,
+                                                      interiorJunctions: a.interiorJunctions + b.interiorJunctions)
+                            paths = paths.enumerated().filter { $0.offset != i && $0.offset != j }.map(\.element) + [combined]
+                            paths.sort { $0.id < $1.id }
+                            merged = true
+                            break search
+                        }
+                    }
+                }
+            }
+        }
+        return paths
+    }
+
+    /// Index in `second` where `first`'s end lies on it, when the last `overlapLength` px of
+    /// `first` all lie within `overlapDistance` of `second`, run the same way, and `second`
+    /// starts at most a look-ahead (plus `overlapLength`) before that index and runs on at least
+    /// a look-ahead beyond it.
+    static func overlapJoin(_ first: [Point2D], _ second: [Point2D]) -> Int? {
+        guard first.count >= 3, second.count >= 3, let tip = first.last else { return nil }
+        // Cheap rejection first: the tip must be near the second path's bounding box.
+        var minX = Double.infinity, minY = Double.infinity, maxX = -Double.infinity, maxY = -Double.infinity
+        for q in second { minX = min(minX, q.x); maxX = max(maxX, q.x); minY = min(minY, q.y); maxY = max(maxY, q.y) }
+        guard tip.x >= minX - overlapDistance, tip.x <= maxX + overlapDistance,
+              tip.y >= minY - overlapDistance, tip.y <= maxY + overlapDistance else { return nil }
+        func nearest(_ p: Point2D) -> (index: Int, distance: Double) {
+            var best = 0, bestDistance = Double.infinity
+            for (k, q) in second.enumerated() {
+                let d = hypot(q.x - p.x, q.y - p.y)
+                if d < bestDistance { bestDistance = d; best = k }
+            }
+            return (best, bestDistance)
+        }
+        let end = nearest(tip)
+        guard end.distance <= overlapDistance, end.index + 1 < second.count else { return nil }
+        // The tail of `first` along `second`, in the same direction.
+        var travelled = 0.0, previousIndex = end.index
+        var k = first.count - 1
+        while k > 0 && travelled < overlapLength {
+            travelled += hypot(first[k].x - first[k - 1].x, first[k].y - first[k - 1].y)
+            k -= 1
+            let match = nearest(first[k])
+            guard match.distance <= overlapDistance, match.index <= previousIndex else { return nil }
+            previousIndex = match.index
+        }
+        guard travelled >= overlapLength, previousIndex < end.index else { return nil }
+        // The part of `second` before the overlap is short: its own look-ahead, not a vessel.
+        let head = polylineLength(Array(second[...previousIndex]))
+        guard head <= extensionLength + overlapLength else { return nil }
+        // ... and continues well beyond it: a short piece reached by a look-ahead that left its
+        // own vessel (across background to a neighbour) would only carry the measurable range
+        // into that crossing.
+        guard polylineLength(Array(second[end.index...])) >= extensionLength else { return nil }
+        return end.index
     }
 }

@@ -1,0 +1,106 @@
+import XCTest
+import AngioPhantom
+import QCA
+import VesselCore
+@testable import AngioPipeline
+
+/// Automatic vessel paths around tight lesions: two skeleton pieces joined where one's
+/// look-ahead ran onto the other (`VesselPathBuilder.mergeOverlappingEnds`), and lesions whose
+/// fitted lumen centres scatter not taken for a fold of the path (`LesionFinder.foldZone`).
+final class VesselPathRepairTests: XCTestCase {
+    static func line(from: Point2D, to: Point2D, step: Double = 1) -> [Point2D] {
+        let length = hypot(to.x - from.x, to.y - from.y)
+        let count = max(1, Int((length / step).rounded()))
+        return (0...count).map { k in
+            let t = Double(k) / Double(count)
+            return Point2D(x: from.x + t * (to.x - from.x), y: from.y + t * (to.y - from.y))
+        }
+    }
+
+    /// First piece: a vessel from x = 0 to 60, then its 40 px look-ahead to x = 100 one px
+    /// beside the second piece, which starts at x = 75 (its own look-ahead back into the
+    /// lesion) and runs to x = 200.
+    func testJoinsALookAheadThatRanOntoTheNextPiece() throws {
+        let first = VesselPath(id: 4, points: Self.line(from: Point2D(x: 0, y: 50), to: Point2D(x: 60, y: 50))
+                                + Self.line(from: Point2D(x: 61, y: 51), to: Point2D(x: 100, y: 51)),
+                               startKind: .junction, endKind: .endpoint)
+        let second = VesselPath(id: 2, points: Self.line(from: Point2D(x: 75, y: 50), to: Point2D(x: 200, y: 50)),
+                                startKind: .endpoint, endKind: .junction)
+        let other = VesselPath(id: 9, points: Self.line(from: Point2D(x: 0, y: 150), to: Point2D(x: 200, y: 150)),
+                               startKind: .endpoint, endKind: .endpoint)
+        let merged = VesselPathBuilder.mergeOverlappingEnds([second, first, other].sorted { $0.id < $1.id })
+        XCTAssertEqual(merged.count, 2)
+        let joined = try XCTUnwrap(merged.first { $0.id == 2 })
+        XCTAssertEqual(joined.startKind, .junction)
+        XCTAssertEqual(joined.endKind, .junction)
+        Self.assertRunsOnceFrom0To200(joined)
+        // Either orientation of the second piece gives the same join.
+        let reversed = VesselPath(id: 2, points: second.points.reversed(), startKind: .junction, endKind: .endpoint)
+        let again = VesselPathBuilder.mergeOverlappingEnds([reversed, first])
+        XCTAssertEqual(again.count, 1)
+        Self.assertRunsOnceFrom0To200(try XCTUnwrap(again.first))
+    }
+
+    /// The joined path runs from x = 0 to x = 200 (either way round) without walking back: the
+    /// overlapping look-aheads (x 75...100) are not walked twice.
+    static func assertRunsOnceFrom0To200(_ path: VesselPath, file: StaticString = #filePath, line: UInt = #line) {
+        let xs = path.points.map(\.x)
+        let forward = xs.first ?? 0 < xs.last ?? 0
+        let ordered = forward ? xs : xs.reversed()
+        XCTAssertEqual(ordered.first ?? -1, 0, accuracy: 1e-9, file: file, line: line)
+        XCTAssertEqual(ordered.last ?? -1, 200, accuracy: 1e-9, file: file, line: line)
+        XCTAssertTrue(zip(ordered, ordered.dropFirst()).allSatisfy { $1 > $0 }, "walks back", file: file, line: line)
+    }
+
+    /// Not joined: a vessel running alongside for long (its head before the meeting point is far
+    /// longer than a look-ahead), a path ending across another (a T, not along it), two paths
+    /// 6 px apart, and a path whose end is a junction (not a look-ahead).
+    func testKeepsNeighboursApart() {
+        let tip = VesselPath(id: 1, points: Self.line(from: Point2D(x: 0, y: 50), to: Point2D(x: 100, y: 50)),
+                             startKind: .endpoint, endKind: .endpoint)
+        let alongside = VesselPath(id: 2, points: Self.line(from: Point2D(x: 10, y: 52), to: Point2D(x: 200, y: 52)),
+                                   startKind: .endpoint, endKind: .endpoint)
+        XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([tip, alongside]).count, 2)
+        let across = VesselPath(id: 2, points: Self.line(from: Point2D(x: 100, y: 0), to: Point2D(x: 100, y: 200)),
+                                startKind: .endpoint, endKind: .endpoint)
+        XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([tip, across]).count, 2)
+        let apart = VesselPath(id: 2, points: Self.line(from: Point2D(x: 80, y: 56), to: Point2D(x: 200, y: 56)),
+                               startKind: .endpoint, endKind: .endpoint)
+        XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([tip, apart]).count, 2)
+        let atJunction = VesselPath(id: 1, points: tip.points, startKind: .junction, endKind: .junction)
+        let next = VesselPath(id: 2, points: Self.line(from: Point2D(x: 80, y: 51), to: Point2D(x: 200, y: 51)),
+                              startKind: .junction, endKind: .junction)
+        XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([atJunction, next]).count, 2)
+        XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([VesselPath(id: 1, points: tip.points, startKind: .endpoint, endKind: .endpoint), next]).count, 1)
+    }
+
+    /// Tight-lesion sweep phantoms (`scripts/tight-lesion-sweep.sh`: 384 px, 4000 photons per
+    /// pixel, 8 mm lesions) whose 85 % lesion on a 1.5 mm vessel was not found before: coronary seed 11 (the skeleton breaks in the lesion, the pieces' tips do not
+    /// face each other) and peripheral seed 12 (the fitted lumen centres of the narrowest
+    /// profiles scatter and were taken for a fold of the path). Both now rank 1, within 2 mm
+    /// and 6 %DS points (measured: 82.1 and 87.7 % for a true 85 %).
+    func testTightLesionsWithABrokenSkeletonAreFound() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-path-repair-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        for (anatomy, seed) in [(PhantomAnatomy.coronary, UInt64(11)), (.peripheral, 12)] {
+            var scenario = PhantomScenario()
+            scenario.anatomy = anatomy
+            scenario.size = 384
+            scenario.diameterMm = 1.5
+            scenario.stenosisPercent = 85
+            scenario.lesionLengthMm = 8
+            scenario.noise = PhantomNoise(photonsPerPixel: 4000)
+            let spec = PhantomGenerator.spec(seed: seed, scenario: scenario)
+            let rendering = try PhantomGenerator.render(spec, threads: 1)
+            let path = work.appendingPathComponent("\(anatomy.rawValue)-\(seed).dcm").path
+            try PhantomWriter.write(rendering, to: path)
+            let stenosis = try XCTUnwrap(rendering.truth.vessels.first?.stenosis)
+            let record = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions(threads: 1)).record
+            let top = try XCTUnwrap(record.lesions.first, "\(anatomy) \(seed): no lesion")
+            let distance = hypot(top.location.x - stenosis.location.x, top.location.y - stenosis.location.y) * rendering.truth.trueMmPerPixel
+            XCTAssertLessThanOrEqual(distance, 2, "\(anatomy) \(seed)")
+            XCTAssertEqual(top.percentDiameterStenosis, stenosis.percentDiameterStenosis, accuracy: 6, "\(anatomy) \(seed)")
+        }
+    }
+}
