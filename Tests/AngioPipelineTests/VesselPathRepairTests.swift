@@ -4,9 +4,10 @@ import QCA
 import VesselCore
 @testable import AngioPipeline
 
-/// Automatic vessel paths around tight lesions: two skeleton pieces joined where one's
-/// look-ahead ran onto the other (`VesselPathBuilder.mergeOverlappingEnds`), and lesions whose
-/// fitted lumen centres scatter not taken for a fold of the path (`LesionFinder.foldZone`).
+/// Automatic mode on tight lesions: two skeleton pieces joined where one's look-ahead ran onto
+/// the other (`VesselPathBuilder.mergeOverlappingEnds`), lesions whose fitted lumen centres
+/// scatter not taken for a fold of the path (`LesionFinder.foldZone`), and cases of the
+/// tight-lesion sweep that failed before.
 final class VesselPathRepairTests: XCTestCase {
     static func line(from: Point2D, to: Point2D, step: Double = 1) -> [Point2D] {
         let length = hypot(to.x - from.x, to.y - from.y)
@@ -74,33 +75,50 @@ final class VesselPathRepairTests: XCTestCase {
         XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([VesselPath(id: 1, points: tip.points, startKind: .endpoint, endKind: .endpoint), next]).count, 1)
     }
 
-    /// Tight-lesion sweep phantoms (`scripts/tight-lesion-sweep.sh`: 384 px, 4000 photons per
-    /// pixel, 8 mm lesions) whose 85 % lesion on a 1.5 mm vessel was not found before: coronary seed 11 (the skeleton breaks in the lesion, the pieces' tips do not
-    /// face each other) and peripheral seed 12 (the fitted lumen centres of the narrowest
-    /// profiles scatter and were taken for a fold of the path). Both now rank 1, within 2 mm
-    /// and 6 %DS points (measured: 82.1 and 87.7 % for a true 85 %).
-    func testTightLesionsWithABrokenSkeletonAreFound() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-path-repair-\(UUID().uuidString)")
+    /// Rank-1 lesion of a tight-lesion sweep phantom (`scripts/tight-lesion-sweep.sh`: 384 px,
+    /// 4000 photons per pixel, 8 mm lesion on a 1.5 mm vessel), automatic mode: (distance to
+    /// the true narrowing in mm, %DS error in points), nil when no lesion is reported.
+    static func tightSweepLesion(_ anatomy: PhantomAnatomy, seed: UInt64, stenosis percent: Double) throws -> (distance: Double, error: Double)? {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-tight-case-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
+        var scenario = PhantomScenario()
+        scenario.anatomy = anatomy
+        scenario.size = 384
+        scenario.diameterMm = 1.5
+        scenario.stenosisPercent = percent
+        scenario.lesionLengthMm = 8
+        scenario.noise = PhantomNoise(photonsPerPixel: 4000)
+        let rendering = try PhantomGenerator.render(PhantomGenerator.spec(seed: seed, scenario: scenario), threads: 1)
+        let path = work.appendingPathComponent("\(anatomy.rawValue)-\(seed).dcm").path
+        try PhantomWriter.write(rendering, to: path)
+        let stenosis = try XCTUnwrap(rendering.truth.vessels.first?.stenosis)
+        let record = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions(threads: 1)).record
+        guard let top = record.lesions.first else { return nil }
+        let distance = hypot(top.location.x - stenosis.location.x, top.location.y - stenosis.location.y) * rendering.truth.trueMmPerPixel
+        return (distance, top.percentDiameterStenosis - stenosis.percentDiameterStenosis)
+    }
+
+    /// Sweep phantoms whose 85 % lesion was not found before (session 8): coronary seed 11
+    /// (the skeleton breaks in the lesion and the pieces' tips do not face each other) and
+    /// peripheral seed 12 (the fitted lumen centres of the narrowest profiles scatter and were
+    /// taken for a fold of the path). Both now rank 1 within 2 mm and 6 %DS points (measured:
+    /// 82.1 and 87.7 % for a true 85 %).
+    func testTightLesionsWithABrokenSkeletonAreFound() throws {
         for (anatomy, seed) in [(PhantomAnatomy.coronary, UInt64(11)), (.peripheral, 12)] {
-            var scenario = PhantomScenario()
-            scenario.anatomy = anatomy
-            scenario.size = 384
-            scenario.diameterMm = 1.5
-            scenario.stenosisPercent = 85
-            scenario.lesionLengthMm = 8
-            scenario.noise = PhantomNoise(photonsPerPixel: 4000)
-            let spec = PhantomGenerator.spec(seed: seed, scenario: scenario)
-            let rendering = try PhantomGenerator.render(spec, threads: 1)
-            let path = work.appendingPathComponent("\(anatomy.rawValue)-\(seed).dcm").path
-            try PhantomWriter.write(rendering, to: path)
-            let stenosis = try XCTUnwrap(rendering.truth.vessels.first?.stenosis)
-            let record = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions(threads: 1)).record
-            let top = try XCTUnwrap(record.lesions.first, "\(anatomy) \(seed): no lesion")
-            let distance = hypot(top.location.x - stenosis.location.x, top.location.y - stenosis.location.y) * rendering.truth.trueMmPerPixel
-            XCTAssertLessThanOrEqual(distance, 2, "\(anatomy) \(seed)")
-            XCTAssertEqual(top.percentDiameterStenosis, stenosis.percentDiameterStenosis, accuracy: 6, "\(anatomy) \(seed)")
+            let found = try XCTUnwrap(try Self.tightSweepLesion(anatomy, seed: seed, stenosis: 85), "\(anatomy) \(seed): no lesion")
+            XCTAssertLessThanOrEqual(found.distance, 2, "\(anatomy) \(seed)")
+            XCTAssertEqual(found.error, 0, accuracy: 6, "\(anatomy) \(seed)")
         }
+    }
+
+    /// Peripheral seed 14 at 70 %: the vessel runs beside the tibia edge, about 13 px from it,
+    /// where the edge's modelled profile had a bump the smooth background cancelled everywhere
+    /// but under the vessel (`StraightEdgeBackground.flattenedOutsideCore`): %DS -16.2 points
+    /// before, -1 after.
+    func testTightLesionBesideABoneEdge() throws {
+        let found = try XCTUnwrap(try Self.tightSweepLesion(.peripheral, seed: 14, stenosis: 70))
+        XCTAssertLessThanOrEqual(found.distance, 2)
+        XCTAssertEqual(found.error, 0, accuracy: 4)
     }
 }

@@ -177,4 +177,27 @@ final class StraightEdgeBackgroundTests: XCTestCase {
         XCTAssertLessThan(worst, 0.015)
         // Measured: 0.97 %.
     }
+
+    /// A line's profile varies only within one kernel sigma of its steepest point: a step at
+    /// bin 40 (s = -4 px) with a bump 5-15 px beside it keeps the step and loses the bump.
+    func testProfileIsFlatBeyondItsCore() {
+        let bins = 97
+        let profile = (0..<bins).map { b -> Double in
+            let s = Double(b) * StraightEdgeBackground.binWidth - StraightEdgeBackground.profileHalfWidth
+            let step = 0.25 / (1 + exp(-(s + 4) / 0.5))
+            let bump = abs(s - 6) < 5 ? 0.04 * cos(Double.pi * (s - 6) / 10) : 0
+            return step + bump
+        }
+        let flat = StraightEdgeBackground.flattenedOutsideCore(profile, coreHalfWidth: 8)
+        // Steepest at bin 40; the core is bins 24...56 (8 px each side).
+        for b in 24...56 { XCTAssertEqual(flat[b], profile[b], accuracy: 1e-12) }
+        for b in 0..<24 { XCTAssertEqual(flat[b], profile[24], accuracy: 1e-12) }
+        for b in 57..<bins { XCTAssertEqual(flat[b], profile[56], accuracy: 1e-12) }
+        // The bump's far side (s > 4 px) is gone; the step is kept.
+        XCTAssertLessThan(abs(flat[bins - 1] - flat[0] - 0.25), 0.04)
+        XCTAssertGreaterThan(abs(profile[64] - profile[76]), 0.02, "the bump beyond the core")
+        XCTAssertEqual(flat[64], flat[76], accuracy: 1e-12)
+        // Too short or not finite: unchanged.
+        XCTAssertEqual(StraightEdgeBackground.flattenedOutsideCore([1, 2], coreHalfWidth: 8), [1, 2])
+    }
 }
