@@ -75,6 +75,52 @@ final class VesselPathRepairTests: XCTestCase {
         XCTAssertEqual(VesselPathBuilder.mergeOverlappingEnds([VesselPath(id: 1, points: tip.points, startKind: .endpoint, endKind: .endpoint), next]).count, 1)
     }
 
+    /// A branch whose skeleton stops 10 px from its parent's centerline, pointing at it, marks a
+    /// junction on the parent at the nearest point; one pointing away, one 25 px off, and one
+    /// near the parent's end do not.
+    func testBranchStoppingShortOfItsParentMarksAJunction() throws {
+        let parent = VesselPath(id: 1, points: Self.line(from: Point2D(x: 100, y: 0), to: Point2D(x: 100, y: 300)),
+                                startKind: .endpoint, endKind: .endpoint)
+        let branch = VesselPath(id: 2, points: Self.line(from: Point2D(x: 110, y: 150), to: Point2D(x: 180, y: 200)),
+                                startKind: .endpoint, endKind: .endpoint)
+        let marked = VesselPathBuilder.markBranchOrigins([parent, branch])
+        let junction = try XCTUnwrap(marked[0].interiorJunctions.first)
+        XCTAssertEqual(marked[0].interiorJunctions.count, 1)
+        XCTAssertEqual(junction.x, 100, accuracy: 1e-9)
+        XCTAssertEqual(junction.y, 150, accuracy: 1)
+        XCTAssertTrue(marked[1].interiorJunctions.isEmpty)
+        // The branch's far end points away from the parent; reversed, the same.
+        let reversed = VesselPath(id: 2, points: branch.points.reversed(), startKind: .endpoint, endKind: .endpoint)
+        XCTAssertEqual(VesselPathBuilder.markBranchOrigins([parent, reversed])[0].interiorJunctions.count, 1)
+        // Pointing away (the branch runs off to the right from x = 110 but its end there
+        // points up the parent's axis), too far, near the parent's end, or a junction end.
+        let alongside = VesselPath(id: 3, points: Self.line(from: Point2D(x: 110, y: 200), to: Point2D(x: 110, y: 150)),
+                                   startKind: .junction, endKind: .endpoint)
+        XCTAssertTrue(VesselPathBuilder.markBranchOrigins([parent, alongside])[0].interiorJunctions.isEmpty)
+        let far = VesselPath(id: 4, points: Self.line(from: Point2D(x: 125, y: 150), to: Point2D(x: 195, y: 200)),
+                             startKind: .endpoint, endKind: .endpoint)
+        XCTAssertTrue(VesselPathBuilder.markBranchOrigins([parent, far])[0].interiorJunctions.isEmpty)
+        let nearEnd = VesselPath(id: 5, points: Self.line(from: Point2D(x: 110, y: 8), to: Point2D(x: 180, y: 58)),
+                                 startKind: .endpoint, endKind: .endpoint)
+        XCTAssertTrue(VesselPathBuilder.markBranchOrigins([parent, nearEnd])[0].interiorJunctions.isEmpty)
+        let joined = VesselPath(id: 6, points: branch.points, startKind: .junction, endKind: .endpoint)
+        XCTAssertTrue(VesselPathBuilder.markBranchOrigins([parent, joined])[0].interiorJunctions.isEmpty)
+    }
+
+    /// Study seed 1005 (normal vessel): a side branch leaves just below a crossing and its
+    /// skeleton stops short of the parent's; with the branch origin marked, no false lesion
+    /// (37.99 % before).
+    func testNoFalseLesionAtABranchOriginWithoutASkeletonJunction() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-branch-origin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let cases = AccuracyStudy(count: 120, seed: 1001, threads: 1, onlyIndices: [4]).run(workDirectory: work.path)
+        let normal = try XCTUnwrap(cases.first)
+        XCTAssertNil(normal.error)
+        XCTAssertEqual(normal.variant, .normal)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(normal.autoMaxPercentDS), 15)
+    }
+
     /// Rank-1 lesion of a tight-lesion sweep phantom (`scripts/tight-lesion-sweep.sh`: 384 px,
     /// 4000 photons per pixel, 8 mm lesion on a 1.5 mm vessel), automatic mode: (distance to
     /// the true narrowing in mm, %DS error in points), nil when no lesion is reported.
