@@ -40,22 +40,28 @@ enum VesselPathBuilder {
     /// analysis time on a 1024² cerebral run) to find exactly those detours.
     static let routeSearchMargin = 20
 
+    /// Unit direction pointing out of a polyline at its first point (the tip), from the point
+    /// `directionReach` px of arc inside (or the last point of a shorter polyline); nil when
+    /// the two coincide.
+    static func tipDirection(_ tipFirst: [Point2D]) -> Point2D? {
+        guard let tip = tipFirst.first else { return nil }
+        var inner = tipFirst[tipFirst.count - 1]
+        var travelled = 0.0
+        for k in tipFirst.indices.dropFirst() {
+            travelled += hypot(tipFirst[k].x - tipFirst[k - 1].x, tipFirst[k].y - tipFirst[k - 1].y)
+            if travelled >= directionReach { inner = tipFirst[k]; break }
+        }
+        return unit(tip.x - inner.x, tip.y - inner.y)
+    }
+
     /// Points beyond the free end of `points` (excluding the end itself), ordered outward.
     static func extend(from points: [Point2D], atStart: Bool, cost: GrayImage) -> [Point2D]? {
         guard points.count >= 3 else { return nil }
-        let ordered = atStart ? Array(points.reversed()) : points
-        let tip = ordered[ordered.count - 1]
-        var inner = ordered[0]
-        var travelled = 0.0
-        for k in stride(from: ordered.count - 2, through: 0, by: -1) {
-            travelled += hypot(ordered[k + 1].x - ordered[k].x, ordered[k + 1].y - ordered[k].y)
-            if travelled >= directionReach { inner = ordered[k]; break }
-        }
-        let dx = tip.x - inner.x, dy = tip.y - inner.y
-        let norm = hypot(dx, dy)
-        guard norm > 1e-9 else { return nil }
-        let target = Point2D(x: min(max(tip.x + extensionLength * dx / norm, 0), Double(cost.width - 1)),
-                             y: min(max(tip.y + extensionLength * dy / norm, 0), Double(cost.height - 1)))
+        let tipFirst = atStart ? points : Array(points.reversed())
+        let tip = tipFirst[0]
+        guard let direction = tipDirection(tipFirst) else { return nil }
+        let target = Point2D(x: min(max(tip.x + extensionLength * direction.x, 0), Double(cost.width - 1)),
+                             y: min(max(tip.y + extensionLength * direction.y, 0), Double(cost.height - 1)))
         guard hypot(target.x - tip.x, target.y - tip.y) > 8,
               let route = MinimalPath.find(cost: cost, from: tip, to: target, margin: routeSearchMargin), route.count > 3 else { return nil }
         var costs: [Float] = []
@@ -86,17 +92,7 @@ enum VesselPathBuilder {
         /// Unit direction pointing out of the segment at this end.
         func outward(_ end: End) -> Point2D {
             let points = segments[end.segment].points
-            let ordered = end.atStart ? points : points.reversed()
-            let tip = ordered[0]
-            var inner = ordered[ordered.count - 1]
-            var travelled = 0.0
-            for k in 1..<ordered.count {
-                travelled += hypot(ordered[k].x - ordered[k - 1].x, ordered[k].y - ordered[k - 1].y)
-                if travelled >= directionReach { inner = ordered[k]; break }
-            }
-            let dx = tip.x - inner.x, dy = tip.y - inner.y
-            let norm = hypot(dx, dy)
-            return norm > 1e-9 ? Point2D(x: dx / norm, y: dy / norm) : Point2D(x: 0, y: 0)
+            return tipDirection(end.atStart ? points : points.reversed()) ?? Point2D(x: 0, y: 0)
         }
         func nodeKind(_ end: End) -> CenterlineNode.Kind? {
             let id = end.atStart ? segments[end.segment].startNode : segments[end.segment].endNode
@@ -240,15 +236,8 @@ enum VesselPathBuilder {
         var result = paths
         for (i, branch) in paths.enumerated() {
             for atEnd in [false, true] where (atEnd ? branch.endKind : branch.startKind) == .endpoint {
-                let ordered = atEnd ? Array(branch.points.reversed()) : branch.points
-                guard ordered.count >= 3, let tip = ordered.first else { continue }
-                // Outward direction at the tip, over `directionReach` px of arc.
-                var inner = ordered[ordered.count - 1], travelled = 0.0
-                for k in 1..<ordered.count {
-                    travelled += hypot(ordered[k].x - ordered[k - 1].x, ordered[k].y - ordered[k - 1].y)
-                    if travelled >= directionReach { inner = ordered[k]; break }
-                }
-                guard let outward = unit(tip.x - inner.x, tip.y - inner.y) else { continue }
+                let tipFirst = atEnd ? Array(branch.points.reversed()) : branch.points
+                guard tipFirst.count >= 3, let tip = tipFirst.first, let outward = tipDirection(tipFirst) else { continue }
                 for (j, parent) in paths.enumerated() where j != i && parent.points.count >= 3 {
                     var nearest = 0, distance = Double.infinity
                     for (k, q) in parent.points.enumerated() {
