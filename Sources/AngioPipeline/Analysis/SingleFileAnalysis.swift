@@ -354,13 +354,10 @@ public enum SingleFileAnalysis {
     static func segmentRoute(cost: GrayImage, from start: Point2D, to end: Point2D) -> [Point2D]? {
         guard let route = MinimalPath.find(cost: cost, from: start, to: end) else { return nil }
         let straight = hypot(end.x - start.x, end.y - start.y)
-        func length(_ points: [Point2D]) -> Double {
-            zip(points, points.dropFirst()).reduce(0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
-        }
-        guard length(route) > detourFactor * straight + 10 else { return route }
+        guard VesselPathBuilder.polylineLength(route) > detourFactor * straight + 10 else { return route }
         let capped = cost.mapped { min($0, detourCostCap) }
         guard let direct = MinimalPath.find(cost: capped, from: start, to: end), direct.count >= 2,
-              length(direct) <= 1.25 * straight + 10 else { return route }
+              VesselPathBuilder.polylineLength(direct) <= 1.25 * straight + 10 else { return route }
         return direct
     }
     static let detourFactor = 1.5

@@ -74,7 +74,7 @@ enum VesselPathBuilder {
         // A look-ahead runs roughly straight on; a route much longer than the step crosses to
         // another vessel and runs along it (it would measure that vessel twice and put a false
         // narrowing where it crosses the background).
-        let routeLength = zip(route, route.dropFirst()).reduce(0.0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) }
+        let routeLength = polylineLength(route)
         guard routeLength <= extensionMaximumDetour * hypot(target.x - tip.x, target.y - tip.y) else { return nil }
         return Array(route.dropFirst())
     }
@@ -239,11 +239,7 @@ enum VesselPathBuilder {
                 let tipFirst = atEnd ? Array(branch.points.reversed()) : branch.points
                 guard tipFirst.count >= 3, let tip = tipFirst.first, let outward = tipDirection(tipFirst) else { continue }
                 for (j, parent) in paths.enumerated() where j != i && parent.points.count >= 3 {
-                    var nearest = 0, distance = Double.infinity
-                    for (k, q) in parent.points.enumerated() {
-                        let d = hypot(q.x - tip.x, q.y - tip.y)
-                        if d < distance { distance = d; nearest = k }
-                    }
+                    let (nearest, distance) = nearestPoint(on: parent.points, to: tip)
                     guard distance <= branchOriginReach else { continue }
                     let point = parent.points[nearest]
                     // Near the parent's own ends it is two pieces of one vessel (or the end
@@ -266,6 +262,16 @@ enum VesselPathBuilder {
     static func unit(_ x: Double, _ y: Double) -> Point2D? {
         let norm = hypot(x, y)
         return norm > 1e-9 ? Point2D(x: x / norm, y: y / norm) : nil
+    }
+
+    /// Index of the point of `points` nearest to `p` (the first of equals) and its distance.
+    static func nearestPoint(on points: [Point2D], to p: Point2D) -> (index: Int, distance: Double) {
+        var best = 0, bestDistance = Double.infinity
+        for (k, q) in points.enumerated() {
+            let d = hypot(q.x - p.x, q.y - p.y)
+            if d < bestDistance { bestDistance = d; best = k }
+        }
+        return (best, bestDistance)
     }
 
     static func polylineLength(_ points: [Point2D]) -> Double {
@@ -327,14 +333,7 @@ enum VesselPathBuilder {
         for q in second { minX = min(minX, q.x); maxX = max(maxX, q.x); minY = min(minY, q.y); maxY = max(maxY, q.y) }
         guard tip.x >= minX - overlapDistance, tip.x <= maxX + overlapDistance,
               tip.y >= minY - overlapDistance, tip.y <= maxY + overlapDistance else { return nil }
-        func nearest(_ p: Point2D) -> (index: Int, distance: Double) {
-            var best = 0, bestDistance = Double.infinity
-            for (k, q) in second.enumerated() {
-                let d = hypot(q.x - p.x, q.y - p.y)
-                if d < bestDistance { bestDistance = d; best = k }
-            }
-            return (best, bestDistance)
-        }
+        func nearest(_ p: Point2D) -> (index: Int, distance: Double) { nearestPoint(on: second, to: p) }
         let end = nearest(tip)
         guard end.distance <= overlapDistance, end.index + 1 < second.count else { return nil }
         // The tail of `first` along `second`, in the same direction.
