@@ -35,6 +35,8 @@ public enum LesionFinder {
                                    maxCount: Int = 5) -> [Lesion] {
         var all: [Lesion] = []
         for (index, measurement) in measurements.enumerated() {
+            // A faint structure is not a contrast-filled vessel (`minimumRelativeContrast`).
+            if let contrast = measurement.relativeContrast, contrast < parameters.minimumRelativeContrast { continue }
             all.append(contentsOf: candidates(measurement, measurementIndex: index, parameters: parameters, automatic: true))
         }
         return rank(all, maxCount: maxCount)

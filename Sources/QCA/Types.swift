@@ -33,6 +33,9 @@ public struct VesselMeasurement: Sendable, Equatable {
     public var rejectionReasons: [Int] = []
     /// True near a junction the path runs through (excluded from lesion search and reference).
     public var junctionZone: [Bool] = []
+    /// The path's own contrast (median attenuation of its informative blocks) over the image's;
+    /// nil when the path has no informative block. See `QCAParameters.minimumRelativeContrast`.
+    public var relativeContrast: Double? = nil
     /// False where the profile could not be measured (overlap, junction zone, failed fit).
     public var valid: [Bool]
     /// Samples in `[measurableRange]` are away from segment ends and junctions; lesions are

@@ -121,6 +121,21 @@ final class VesselPathRepairTests: XCTestCase {
         XCTAssertLessThanOrEqual(try XCTUnwrap(normal.autoMaxPercentDS), 15)
     }
 
+    /// Study seed 4034 (pre run of a pair, 34 % lesion): the cortex band of a tibia is
+    /// segmented as a 3 mm "vessel" with a sixth of the artery's contrast, and a noise dip on it
+    /// was ranked first (40 %, 28 mm from the lesion). Faint paths are not searched.
+    func testFaintBackgroundStructureDoesNotOutrankTheLesion() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-faint-path-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let cases = AccuracyStudy(count: 120, seed: 4001, threads: 1, onlyIndices: [33]).run(workDirectory: work.path)
+        let pair = try XCTUnwrap(cases.first)
+        XCTAssertNil(pair.error)
+        XCTAssertEqual(pair.seed, 4034)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(pair.autoLocalisationErrorMm), 2)
+        XCTAssertEqual(try XCTUnwrap(pair.autoPercentDS), try XCTUnwrap(pair.truePercentDS), accuracy: 6)
+    }
+
     /// Rank-1 lesion of a tight-lesion sweep phantom (`scripts/tight-lesion-sweep.sh`: 384 px,
     /// 4000 photons per pixel, 8 mm lesion on a 1.5 mm vessel), automatic mode: (distance to
     /// the true narrowing in mm, %DS error in points), nil when no lesion is reported.

@@ -137,6 +137,18 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertEqual(LesionFinder.segmentLesions(m).first?.percentDiameterStenosis ?? 0, 50, accuracy: 0.5)
     }
 
+    /// A path much fainter than the image's vessels (a segmented background structure) is not
+    /// searched for lesions in automatic mode; a user's segment on it still is.
+    func testFaintPathIsNotSearchedForLesions() {
+        var m = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 40))
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1, "contrast unknown: searched")
+        m.relativeContrast = 0.75
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1, "a crossing vessel's contrast")
+        m.relativeContrast = 0.2
+        XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 0)
+        XCTAssertEqual(LesionFinder.segmentLesions(m).first?.percentDiameterStenosis ?? 0, 50, accuracy: 0.5)
+    }
+
     func testDipWherePathFoldsBackIsNotALesion() throws {
         var m = Self.measurement(Self.taperedWithLesion(depth: 0.5, lengthPx: 30))
         XCTAssertEqual(LesionFinder.findLesions(in: [m]).count, 1)
