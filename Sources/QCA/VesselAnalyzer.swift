@@ -360,9 +360,12 @@ public struct VesselAnalyzer: Sendable {
         struct Job: Sendable { var path: Int; var sample: Int }
         var jobs: [Job] = []
         var pathAttenuation: [Double?] = []
+        /// Each path's own contrast: the median attenuation of its informative blocks.
+        var ownAttenuation: [Double?] = []
         for (p, path) in prepared.enumerated() {
             for s in 0..<path.sampled.count { jobs.append(Job(path: p, sample: s)) }
             let own = Statistics.median(path.blocks.filter(isInformative).map(\.fit.model.attenuation))
+            ownAttenuation.append(own)
             pathAttenuation.append(own ?? estimate.attenuation ?? Statistics.median(path.blocks.map(\.fit.model.attenuation)))
         }
         let sigma = estimate.psfSigma
@@ -381,13 +384,12 @@ public struct VesselAnalyzer: Sendable {
         }
         var measurements: [VesselMeasurement] = []
         var offset = 0
-        for path in prepared {
+        for (p, path) in prepared.enumerated() {
             let count = path.sampled.count
             let pathFits = Array(fits[offset..<(offset + count)])
             offset += count
             var measurement = assemble(path, fits: pathFits, sigma: sigma)
-            if let own = Statistics.median(path.blocks.filter(isInformative).map(\.fit.model.attenuation)),
-               let typical = estimate.attenuation, typical > 0 {
+            if let own = ownAttenuation[p], let typical = estimate.attenuation, typical > 0 {
                 measurement.relativeContrast = own / typical
             }
             measurements.append(measurement)
