@@ -107,15 +107,20 @@ final class VesselPathRepairTests: XCTestCase {
         XCTAssertTrue(VesselPathBuilder.markBranchOrigins([parent, joined])[0].interiorJunctions.isEmpty)
     }
 
+    /// Phantom `index` of the 120-phantom accuracy study from `seed` (with its variant there).
+    static func studyCase(seed: UInt64, index: Int) throws -> AccuracyStudy.Case {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-study-case-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let cases = AccuracyStudy(count: 120, seed: seed, threads: 1, onlyIndices: [index]).run(workDirectory: work.path)
+        return try XCTUnwrap(cases.first)
+    }
+
     /// Study seed 1005 (normal vessel): a side branch leaves just below a crossing and its
     /// skeleton stops short of the parent's; with the branch origin marked, no false lesion
     /// (37.99 % before).
     func testNoFalseLesionAtABranchOriginWithoutASkeletonJunction() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-branch-origin-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-        let cases = AccuracyStudy(count: 120, seed: 1001, threads: 1, onlyIndices: [4]).run(workDirectory: work.path)
-        let normal = try XCTUnwrap(cases.first)
+        let normal = try Self.studyCase(seed: 1001, index: 4)
         XCTAssertNil(normal.error)
         XCTAssertEqual(normal.variant, .normal)
         XCTAssertLessThanOrEqual(try XCTUnwrap(normal.autoMaxPercentDS), 15)
@@ -125,11 +130,7 @@ final class VesselPathRepairTests: XCTestCase {
     /// segmented as a 3 mm "vessel" with a sixth of the artery's contrast, and a noise dip on it
     /// was ranked first (40 %, 28 mm from the lesion). Faint paths are not searched.
     func testFaintBackgroundStructureDoesNotOutrankTheLesion() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("angio-faint-path-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-        let cases = AccuracyStudy(count: 120, seed: 4001, threads: 1, onlyIndices: [33]).run(workDirectory: work.path)
-        let pair = try XCTUnwrap(cases.first)
+        let pair = try Self.studyCase(seed: 4001, index: 33)
         XCTAssertNil(pair.error)
         XCTAssertEqual(pair.seed, 4034)
         XCTAssertLessThanOrEqual(try XCTUnwrap(pair.autoLocalisationErrorMm), 2)
