@@ -64,13 +64,23 @@ public struct AccuracyStudy: Sendable {
     /// Run only these phantom indices (0-based, i.e. seed - first seed) of the study, each with
     /// the variant it has in the full study: to re-examine single cases.
     public var onlyIndices: [Int]?
+    /// 0: each phantom with the study's own quantum noise. k > 0: the same phantom (geometry,
+    /// background, encoding) with the k-th independent noise draw (`noiseRealisations`).
+    public var noiseRealisation: UInt64
 
-    public init(count: Int, seed: UInt64, size: Int = 384, threads: Int? = nil, onlyIndices: [Int]? = nil) {
+    public init(count: Int, seed: UInt64, size: Int = 384, threads: Int? = nil, onlyIndices: [Int]? = nil,
+                noiseRealisation: UInt64 = 0) {
         self.count = count
         self.seed = seed
         self.size = size
         self.threads = threads
         self.onlyIndices = onlyIndices
+        self.noiseRealisation = noiseRealisation
+    }
+
+    /// Noise seed of realisation k (> 0) of a run whose study noise seed is `base`.
+    static func realisationNoiseSeed(_ base: UInt64, _ k: UInt64) -> UInt64 {
+        base ^ (k &* 0x9E37_79B9_7F4A_7C15 | 1) &+ 0x0A11_CE5E_ED00
     }
 
     public func run(workDirectory: String) -> [Case] {
@@ -114,7 +124,9 @@ public struct AccuracyStudy: Sendable {
         case .jpegBaseline: spec.bitsStored = 8; spec.transferSyntax = "jpeg-baseline"
         case .normal: if !spec.vessels.isEmpty { spec.vessels[0].stenosis = nil }
         }
-        let path = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-\(variant.rawValue).dcm")
+        if noiseRealisation != 0 { spec.noiseSeed = Self.realisationNoiseSeed(spec.effectiveNoiseSeed, noiseRealisation) }
+        let realisationTag = noiseRealisation == 0 ? "" : "-r\(noiseRealisation)"
+        let path = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-\(variant.rawValue)\(realisationTag).dcm")
         // ANGIO_ACCURACY_KEEP=1 keeps the phantom files for inspection.
         let keep = ProcessInfo.processInfo.environment["ANGIO_ACCURACY_KEEP"] != nil
         defer { if !keep { try? FileManager.default.removeItem(atPath: path) } }
@@ -160,9 +172,9 @@ public struct AccuracyStudy: Sendable {
         if variant == .prePostPair, let preMLD = result.segmentMLDmm {
             var post = spec
             post.vessels[0].stenosis?.percentDiameter = 15
-            post.noiseSeed = caseSeed &+ 0x5EED
+            post.noiseSeed = noiseRealisation == 0 ? caseSeed &+ 0x5EED : Self.realisationNoiseSeed(caseSeed &+ 0x5EED, noiseRealisation)
             post.seriesNumber = 2
-            let postPath = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-post.dcm")
+            let postPath = (workDirectory as NSString).appendingPathComponent("accuracy-\(caseSeed)-post\(realisationTag).dcm")
             defer { if !keep { try? FileManager.default.removeItem(atPath: postPath) } }
             if let postRendering = try? PhantomGenerator.render(post, threads: 1),
                (try? PhantomWriter.write(postRendering, spec: post, to: postPath,
