@@ -84,19 +84,28 @@ public struct AccuracyStudy: Sendable {
     }
 
     public func run(workDirectory: String) -> [Case] {
-        let indices = onlyIndices.map { $0.filter { (0..<count).contains($0) } } ?? Array(0..<count)
-        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, indices.count))
-        let storage = UnsafeMutableBufferPointer<Case?>.allocate(capacity: max(indices.count, 1))
+        let indices = selectedIndices
+        let study = self
+        let cases = parallelCases(indices.count) { study.runCase(indices[$0], workDirectory: workDirectory) }
+        return indices.indices.map { cases[$0] ?? Case(seed: seed &+ UInt64(indices[$0]), variant: .reference, error: "not run") }
+    }
+
+    /// The phantom indices to run: `onlyIndices` within the study, else all.
+    var selectedIndices: [Int] { onlyIndices.map { $0.filter { (0..<count).contains($0) } } ?? Array(0..<count) }
+
+    /// `job(0)`, ..., `job(jobs - 1)` on at most `threads` workers (Dispatch, each worker a fixed
+    /// stride of slots), results in job order: the same whatever the thread count.
+    func parallelCases(_ jobs: Int, _ job: @Sendable (Int) -> Case) -> [Case?] {
+        guard jobs > 0 else { return [] }
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, jobs))
+        let storage = UnsafeMutableBufferPointer<Case?>.allocate(capacity: jobs)
         storage.initialize(repeating: nil)
         defer { storage.deinitialize(); storage.deallocate() }
         nonisolated(unsafe) let output = storage
-        let study = self
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for slot in Swift.stride(from: worker, to: indices.count, by: workers) {
-                output[slot] = study.runCase(indices[slot], workDirectory: workDirectory)
-            }
+            for slot in Swift.stride(from: worker, to: jobs, by: workers) { output[slot] = job(slot) }
         }
-        return indices.indices.map { storage[$0] ?? Case(seed: seed &+ UInt64(indices[$0]), variant: .reference, error: "not run") }
+        return Array(storage)
     }
 
     func runCase(_ index: Int, workDirectory: String) -> Case {

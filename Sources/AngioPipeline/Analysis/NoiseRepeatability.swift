@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 extension AccuracyStudy {
@@ -43,22 +42,14 @@ extension AccuracyStudy {
     /// independent noise draws, run in parallel over (phantom, draw) pairs; deterministic
     /// whatever the thread count.
     public func noiseRepeatability(realisations: Int, workDirectory: String) -> [NoiseRepeatability] {
-        let indices = onlyIndices.map { $0.filter { (0..<count).contains($0) } } ?? Array(0..<count)
+        let indices = selectedIndices
         let draws = max(0, realisations)
         let jobs = indices.flatMap { index in (0...draws).map { (index: index, draw: UInt64($0)) } }
-        guard !jobs.isEmpty else { return [] }
-        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, jobs.count))
-        let storage = UnsafeMutableBufferPointer<Case?>.allocate(capacity: jobs.count)
-        storage.initialize(repeating: nil)
-        defer { storage.deinitialize(); storage.deallocate() }
-        nonisolated(unsafe) let output = storage
         let base = self
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for slot in Swift.stride(from: worker, to: jobs.count, by: workers) {
-                var study = base
-                study.noiseRealisation = jobs[slot].draw
-                output[slot] = study.runCase(jobs[slot].index, workDirectory: workDirectory)
-            }
+        let storage = parallelCases(jobs.count) { slot in
+            var study = base
+            study.noiseRealisation = jobs[slot].draw
+            return study.runCase(jobs[slot].index, workDirectory: workDirectory)
         }
         return indices.indices.map { k in
             let cases = (0...draws).map { storage[k * (draws + 1) + $0] }
