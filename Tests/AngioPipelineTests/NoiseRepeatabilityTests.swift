@@ -35,7 +35,7 @@ final class NoiseRepeatabilityTests: XCTestCase {
         failed.error = "analysis failed"
         let study = measured(0.8, 60)
         let r = AccuracyStudy.repeatability(study: study, draws: [measured(1.1, 45), measured(1.0, 50), measured(0.9, 55), failed, nil],
-                                            requested: 5, seed: 9)
+                                            requested: 5, seed: 9, variant: .reference)
         XCTAssertEqual(r.realisations, 3)
         XCTAssertEqual(r.failures, 2)
         XCTAssertEqual(try XCTUnwrap(r.segmentMLDMeanMm), 1.0, accuracy: 1e-12)
@@ -45,7 +45,7 @@ final class NoiseRepeatabilityTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(r.studyPercentDSZ), 2, accuracy: 1e-12, "(60 - 50) / 5")
         XCTAssertEqual(r.studySegmentMLDmm, 0.8)
         // One draw: a mean, no SD, no z.
-        let single = AccuracyStudy.repeatability(study: study, draws: [measured(1.2, 40)], requested: 1, seed: 9)
+        let single = AccuracyStudy.repeatability(study: study, draws: [measured(1.2, 40)], requested: 1, seed: 9, variant: .reference)
         XCTAssertEqual(try XCTUnwrap(single.percentDSBias), -10, accuracy: 1e-12)
         XCTAssertNil(single.segmentMLDSDMm)
         XCTAssertNil(single.studyPercentDSZ)

@@ -65,7 +65,7 @@ public struct AccuracyStudy: Sendable {
     /// the variant it has in the full study: to re-examine single cases.
     public var onlyIndices: [Int]?
     /// 0: each phantom with the study's own quantum noise. k > 0: the same phantom (geometry,
-    /// background, encoding) with the k-th independent noise draw (`noiseRealisations`).
+    /// background, encoding) with the k-th independent noise draw (`noiseRepeatability`).
     public var noiseRealisation: UInt64
 
     public init(count: Int, seed: UInt64, size: Int = 384, threads: Int? = nil, onlyIndices: [Int]? = nil,

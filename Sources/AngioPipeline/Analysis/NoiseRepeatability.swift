@@ -54,12 +54,12 @@ extension AccuracyStudy {
         return indices.indices.map { k in
             let cases = (0...draws).map { storage[k * (draws + 1) + $0] }
             return Self.repeatability(study: cases[0], draws: Array(cases.dropFirst()), requested: draws,
-                                      seed: seed &+ UInt64(indices[k]))
+                                      seed: seed &+ UInt64(indices[k]),
+                                      variant: Variant(rawValue: indices[k] % Variant.allCases.count) ?? .reference)
         }
     }
 
-    static func repeatability(study: Case?, draws: [Case?], requested: Int, seed: UInt64) -> NoiseRepeatability {
-        let variant = study?.variant ?? Variant(rawValue: Int(seed % UInt64(Variant.allCases.count))) ?? .reference
+    static func repeatability(study: Case?, draws: [Case?], requested: Int, seed: UInt64, variant: Variant) -> NoiseRepeatability {
         let measured = draws.compactMap { $0 }.filter { $0.error == nil && $0.segmentMLDmm != nil && $0.segmentPercentDS != nil }
         func meanSD(_ values: [Double]) -> (mean: Double?, sd: Double?) {
             guard !values.isEmpty else { return (nil, nil) }
