@@ -282,6 +282,12 @@ public enum LesionFinder {
     /// Largest MLD half-window (px of arc) of a wide lumen: a normal or barely narrowed
     /// stretch is averaged over up to 60 px (about 10 mm at 0.16 mm/px).
     static let maximumWideMinimumHalfWindow = 30.0
+    /// Shortest narrowing length assumed for a narrowing lost in the noise, in reference
+    /// diameters: a focal lesion is rarely shorter than a few vessel diameters, and a shorter
+    /// assumption leaves a normal vessel's noise dip with a short window (120-phantom studies:
+    /// 4 and an unbounded window gave the same figures; a 6.5 % lesion beside a bone edge,
+    /// `BackgroundEdgeTests`, reads 2.1 % at 4 and 1.6 % unbounded).
+    static let indistinctLengthInReferences = 4.0
     /// A wide-lumen narrowing is not told apart from the noise when it is shallower than the
     /// expected deepest noise dip of the searched stretch plus one SD: sqrt(2 ln N) + 1 SDs of
     /// the smoothed diameter's own scatter, N the number of independent base windows (2 h₀
@@ -290,12 +296,6 @@ public enum LesionFinder {
     /// length is not measured: it is taken as at least `indistinctLengthInReferences`
     /// reference diameters for the MLD window (a floor that fades out linearly up to twice
     /// the threshold).
-    /// Shortest narrowing length assumed for a narrowing lost in the noise, in reference
-    /// diameters: a focal lesion is rarely shorter than a few vessel diameters, and a shorter
-    /// assumption leaves a normal vessel's noise dip with a short window (120-phantom studies:
-    /// 4 and an unbounded window gave the same figures; a 6.5 % lesion beside a bone edge,
-    /// `BackgroundEdgeTests`, reads 2.1 % at 4 and 1.6 % unbounded).
-    static let indistinctLengthInReferences = 4.0
     static func indistinctDepthInScatters(rangeLength: Double, baseHalfWindow: Double) -> Double {
         let windows = max(rangeLength / max(2 * baseHalfWindow, 1e-6), 2)
         return (2 * log(windows)).squareRoot() + 1
@@ -325,8 +325,9 @@ public enum LesionFinder {
     ///   and shrinks with its length, against the noise minimum, set by `smoothedScatter` (robust
     ///   SD of the base-smoothed diameter about the reference, relative). A narrowing no deeper
     ///   than `indistinctDepthInScatters` of that scatter gets a window for a narrowing at least
-    ///   `indistinctLengthInReferences` long: its minimum is mostly noise (study: normal segments read 0.06 mm low on average with the L / 5
-    ///   window of sessions 7–10, 0.016 mm low with this one; section 9 of docs/qca.md).
+    ///   `indistinctLengthInReferences` long: its minimum is mostly noise (six 120-phantom
+    ///   studies: normal segments read 0.060 mm low on average with the L / 5 window of
+    ///   sessions 7–10, 0.011 mm low with this one; section 9 of docs/qca.md).
     static func refinedMinimum(_ m: VesselMeasurement, lower: Int, upper: Int, startArc: Double, endArc: Double,
                                parameters: QCAParameters, fallback: Int, smoothedScatter: Double = 0)
         -> (index: Int, diameter: Double, uncertainty: Double) {
@@ -406,5 +407,3 @@ public enum LesionFinder {
         return m.arcLength[inner] + t * (m.arcLength[outer] - m.arcLength[inner])
     }
 }
-
-
