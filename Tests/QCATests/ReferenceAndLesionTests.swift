@@ -132,9 +132,10 @@ final class ReferenceAndLesionTests: XCTestCase {
     /// A normal wide vessel in segment mode: the MLD is not the deepest noise dip of the
     /// 4 px smoothing (the narrowing cannot be told from the scatter, so its window is that of
     /// a narrowing 4 reference diameters long, about 21 px here). Measured over 40 noise seeds
-    /// (SD 0.6 px per sample, 1.5 px correlation): mean error -0.18 px, against -0.87 px for the minimum of the base-smoothed diameter (the MLD
-    /// of sessions 7-10 here). The remaining bias: draws whose deepest dip exceeds the
-    /// indistinct threshold are measured as narrowings (with a fading length floor).
+    /// (SD 0.6 px per sample, 1.5 px correlation): mean error -0.18 px, against -0.87 px for
+    /// the minimum of the base-smoothed diameter (the MLD of sessions 7-10 here). The remaining
+    /// bias: draws whose deepest dip exceeds the indistinct threshold are measured as
+    /// narrowings (with a fading length floor).
     func testNormalSegmentMinimumIsNotTheDeepestNoiseDip() throws {
         var errors: [Double] = [], noiseMinima: [Double] = []
         for seed in UInt64(1)...40 {
