@@ -33,7 +33,17 @@ public enum BackgroundNormalization {
     ///   (`StraightEdgeBackground`); false: the normalised convolution alone.
     public static func normalizeWithCurvature(_ image: GrayImage, vesselMask: BinaryMask, threads: Int? = nil,
                                               straightEdges: Bool = true) -> (image: GrayImage, curvature: GrayImage?) {
-        guard vesselMask.width == image.width, vesselMask.height == image.height, vesselMask.count > 0 else { return (image, nil) }
+        let result = normalizeWithEdges(image, vesselMask: vesselMask, threads: threads, straightEdges: straightEdges)
+        return (result.image, result.curvature)
+    }
+
+    /// `normalizeWithCurvature`, with edges hidden under vessels (`HiddenEdgeFinder`) modelled
+    /// too, and the visible straight edges found returned (so a hidden edge repeating one of
+    /// them is not added twice).
+    public static func normalizeWithEdges(_ image: GrayImage, vesselMask: BinaryMask, threads: Int? = nil,
+                                          straightEdges: Bool = true, hidden: [HiddenEdge] = [])
+        -> (image: GrayImage, curvature: GrayImage?, lines: [StraightEdgeLine]) {
+        guard vesselMask.width == image.width, vesselMask.height == image.height, vesselMask.count > 0 else { return (image, nil, []) }
         let excluded = Morphology.disc(vesselMask, radius: maskDilation, grow: true)
         var weighted = GrayImage(width: image.width, height: image.height)
         var weights = GrayImage(width: image.width, height: image.height)
@@ -45,12 +55,12 @@ public enum BackgroundNormalization {
         for i in 0..<image.pixels.count where weights.pixels[i] > 0 { fallback += Double(image.pixels[i]); fallbackCount += 1 }
         let meanBackground = fallbackCount > 0 ? Float(fallback / fallbackCount) : 1
         // A transmission ratio needs a positive background (signed or offset data: leave as is).
-        guard meanBackground > 0 else { return (image, nil) }
+        guard meanBackground > 0 else { return (image, nil, []) }
         // Long straight background edges (bone cortex, collimator blades) are modelled across
         // their line instead of being smeared by the kernel (StraightEdgeBackground).
         if straightEdges, let edges = StraightEdgeBackground.logBackground(
             logImage: image.pixels.map { $0.isFinite && $0 > 0 ? log($0) : 0 }, unmasked: weights.pixels,
-            width: image.width, height: image.height, smoothingSigma: smoothingSigma, threads: threads) {
+            width: image.width, height: image.height, smoothingSigma: smoothingSigma, hidden: hidden, threads: threads) {
             var result = image
             for i in 0..<image.pixels.count {
                 let background = exp(edges.full[i])
@@ -58,7 +68,8 @@ public enum BackgroundNormalization {
             }
             // The curvature map describes what is left for the profile's linear background:
             // the smooth part (the modelled edges are divided out).
-            return (result, hessianMagnitude(edges.smooth, width: image.width, height: image.height))
+            return (result, hessianMagnitude(edges.smooth, width: image.width, height: image.height),
+                    edges.lines.map(StraightEdgeLine.init))
         }
         let background = normalizedConvolution(weighted, weights: weights, fallback: meanBackground, threads: threads)
         var result = image
@@ -67,7 +78,7 @@ public enum BackgroundNormalization {
             result.pixels[i] = 1000 * image.pixels[i] / background[i]
             logBackground[i] = log(background[i])
         }
-        return (result, hessianMagnitude(logBackground, width: image.width, height: image.height))
+        return (result, hessianMagnitude(logBackground, width: image.width, height: image.height), [])
     }
 
     /// Normalised convolution (Knutsson & Westin 1993) with a Gaussian of `sigma`:
@@ -105,4 +116,10 @@ public enum BackgroundNormalization {
         }
         return result
     }
+}
+
+/// A straight background edge modelled by `StraightEdgeBackground` (opaque outside QCA).
+public struct StraightEdgeLine: Sendable, Equatable {
+    let line: StraightEdgeBackground.Line
+    init(_ line: StraightEdgeBackground.Line) { self.line = line }
 }

@@ -306,6 +306,8 @@ public struct LumenFit: Sendable {
     /// Unweighted sum of squared residuals at the solution (intensity units²): with the robust
     /// scale, compares nested fits of the same samples (likelihood-ratio test).
     public var sumOfSquares: Double = .nan
+    /// Amplitude of the background edge term (`LumenFitter.fit(edgeShape:)`); 0 without one.
+    public var edgeAmplitude: Double = 0
     public var converged: Bool
     public var iterations: Int
 }
@@ -327,20 +329,29 @@ public enum LumenFitter {
     /// - Parameters:
     ///   - maxRadius: radius upper bound (px); the fit is reported unconverged beyond it.
     ///   - robustRounds: Tukey reweighting rounds after the first least-squares fit.
+    ///   - edgeShape: per sample, the shape ψ of a background edge term: the model is then
+    ///     multiplied by exp(-k ψ), k >= 0 fitted (`HiddenEdgeFinder`: a bone edge hidden under
+    ///     the vessel, ψ its blurred square-root chord profile at a fixed position).
     public static func fit(_ samples: ProfileSamples, initial: LumenModel, free: Free,
                            maxRadius: Double, centerLimit: Double = .infinity, robustRounds: Int = 2,
-                           maxIterations: Int = 40) -> LumenFit? {
+                           maxIterations: Int = 40, edgeShape: [Double]? = nil, initialEdgeAmplitude: Double = 0) -> LumenFit? {
         let n = samples.count
+        if let shape = edgeShape, shape.count != n { return nil }
         var freeIndices: [Int] = [LumenParameter.background.rawValue, LumenParameter.backgroundSlope.rawValue]
         if free.contains(.attenuation) { freeIndices.append(LumenParameter.attenuation.rawValue) }
         if free.contains(.center) { freeIndices.append(LumenParameter.center.rawValue) }
         if free.contains(.radius) { freeIndices.append(LumenParameter.radius.rawValue) }
         if free.contains(.sigma) { freeIndices.append(LumenParameter.sigma.rawValue) }
+        /// Index of the edge amplitude in the parameter vector (after the six of `LumenModel`).
+        let edgeIndex = 6
+        if edgeShape != nil { freeIndices.append(edgeIndex) }
         let p = freeIndices.count
         guard n > p + 2 else { return nil }
+        let shape = edgeShape ?? []
+        let hasEdge = edgeShape != nil
 
         var weights = [Double](repeating: 1, count: n)
-        var parameters = initial.vector
+        var parameters = initial.vector + [hasEdge ? max(initialEdgeAmplitude, 0) : 0]
         var scratch = LumenModelScratch()
         // Residuals and Jacobian always belong to `parameters`; a trial step is evaluated (with
         // its Jacobian) into the trial buffers, which are swapped in when the step is accepted.
@@ -353,12 +364,13 @@ public enum LumenFitter {
         var converged = false
         var scale = 0.0
         // Column of each parameter in the Jacobian (-1: fixed).
-        var columnOf = [Int](repeating: -1, count: 6)
+        var columnOf = [Int](repeating: -1, count: 7)
         for (column, index) in freeIndices.enumerated() { columnOf[index] = column }
-        let cA = columnOf[2], cC = columnOf[3], cR = columnOf[4], cS = columnOf[5]
+        let cA = columnOf[2], cC = columnOf[3], cR = columnOf[4], cS = columnOf[5], cE = columnOf[6]
 
         func evaluate(_ vector: [Double], withJacobian: Bool, residuals: inout [Double], jacobian: inout [Double]) -> Double {
             let model = LumenModel(vector: vector)
+            let amplitude = vector[edgeIndex]
             scratch.prepare(model)
             let inverseSigma = 1 / model.sigma
             let table = NormalTable.table
@@ -373,25 +385,27 @@ public enum LumenFitter {
                                     jacobian.withUnsafeMutableBufferPointer { jac in
                                         for i in 0..<n {
                                             let d = distance[i]
-                                            let base = b0 + b1 * d
+                                            let edge = hasEdge ? exp(-amplitude * shape[i]) : 1
+                                            let base = (b0 + b1 * d) * edge
                                             let t = LumenModelScratch.lumenTermWithDerivatives(
                                                 at: d, inverseSigma: inverseSigma, q, table: table)
                                             let predicted = base * (1 - t.s)
                                             residual[i] = value[i] - predicted
                                             let row = i * p
-                                            jac[row] = 1 - t.s
-                                            jac[row + 1] = d * (1 - t.s)
+                                            jac[row] = (1 - t.s) * edge
+                                            jac[row + 1] = d * (1 - t.s) * edge
                                             if cA >= 0 { jac[row + cA] = -base * t.dA }
                                             if cC >= 0 { jac[row + cC] = -base * t.dC }
                                             if cR >= 0 { jac[row + cR] = -base * t.dR }
                                             if cS >= 0 { jac[row + cS] = -base * t.dSigma }
+                                            if cE >= 0 { jac[row + cE] = -predicted * shape[i] }
                                             cost += weight[i] * residual[i] * residual[i]
                                         }
                                     }
                                 } else {
                                     for i in 0..<n {
                                         let d = distance[i]
-                                        let base = b0 + b1 * d
+                                        let base = (b0 + b1 * d) * (hasEdge ? exp(-amplitude * shape[i]) : 1)
                                         let s = LumenModelScratch.lumenTerm(at: d, inverseSigma: inverseSigma, q, table: table)
                                         residual[i] = value[i] - base * (1 - s)
                                         cost += weight[i] * residual[i] * residual[i]
@@ -413,11 +427,11 @@ public enum LumenFitter {
         let geometricTolerance = 1e-3
         func largestGeometricStep(_ step: [Double]) -> Double {
             var largest = 0.0
-            for (column, index) in freeIndices.enumerated() where index >= 3 { largest = max(largest, abs(step[column])) }
+            for (column, index) in freeIndices.enumerated() where index >= 3 && index < edgeIndex { largest = max(largest, abs(step[column])) }
             return largest
         }
         func attenuationStepSmall(_ step: [Double]) -> Bool {
-            !free.contains(.attenuation) || abs(step[2]) < 1e-5
+            (!free.contains(.attenuation) || abs(step[cA]) < 1e-5) && (cE < 0 || abs(step[cE]) < 1e-5)
         }
 
         var normal = [Double](repeating: 0, count: p * p)
@@ -513,14 +527,15 @@ public enum LumenFitter {
             radiusUncertainty = standardDeviation(column: cR)
             centerUncertainty = standardDeviation(column: cC)
         }
-        let model = LumenModel(vector: parameters)
+        let model = LumenModel(vector: Array(parameters[0..<6]))
         let sane = model.radius.isFinite && model.radius > 0 && model.radius < maxRadius && model.attenuation > 0
         return LumenFit(model: model, residualScale: scale, radiusUncertainty: radiusUncertainty,
                         centerUncertainty: centerUncertainty, sumOfSquares: residuals.reduce(0) { $0 + $1 * $1 },
-                        converged: converged && sane, iterations: totalIterations)
+                        edgeAmplitude: parameters[edgeIndex], converged: converged && sane, iterations: totalIterations)
     }
 
     static func clamp(_ v: inout [Double], maxRadius: Double, centerLimit: Double) {
+        if v.count > 6 { v[6] = min(max(v[6], 0), 2) }
         v[LumenParameter.center.rawValue] = min(max(v[LumenParameter.center.rawValue], -centerLimit), centerLimit)
         v[LumenParameter.attenuation.rawValue] = min(max(v[LumenParameter.attenuation.rawValue], 1e-5), 5)
         v[LumenParameter.radius.rawValue] = min(max(v[LumenParameter.radius.rawValue], 0.05), maxRadius * 1.5)

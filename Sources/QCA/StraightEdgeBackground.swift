@@ -62,9 +62,13 @@ enum StraightEdgeBackground {
 
     /// ln B with the straight edges modelled, and the smooth part S alone (for the curvature
     /// map); nil when no straight edge was found.
+    /// - Parameter hidden: edges found under vessels (`HiddenEdgeFinder`), modelled with their
+    ///   fixed parametric profile (their core is not visible, so not backfitted).
     static func logBackground(logImage: [Float], unmasked: [Float], width: Int, height: Int,
-                              smoothingSigma: Double, threads: Int?) -> (full: [Float], smooth: [Float], lines: [Line])? {
-        let lines = findLines(logImage: logImage, unmasked: unmasked, width: width, height: height, threads: threads)
+                              smoothingSigma: Double, hidden: [HiddenEdge] = [],
+                              threads: Int?) -> (full: [Float], smooth: [Float], lines: [Line])? {
+        let visibleLines = findLines(logImage: logImage, unmasked: unmasked, width: width, height: height, threads: threads)
+        let lines = visibleLines + hidden.map(\.line)
         guard !lines.isEmpty else { return nil }
         let count = width * height
         let bins = Int((2 * profileHalfWidth / binWidth).rounded()) + 1
@@ -103,7 +107,11 @@ enum StraightEdgeBackground {
         // Start from the raw profiles: median of ln I per bin along each line, anchored to 0 at
         // the negative end. (From a zero profile the smooth part would keep most of the step
         // and hand it over only slowly.)
-        for k in lines.indices {
+        for (offset, edge) in hidden.enumerated() {
+            let profile = (0..<bins).map { edge.logTerm(Double($0) * binWidth - profileHalfWidth) }
+            profiles[visibleLines.count + offset] = profile.map { $0 - profile[0] }
+        }
+        for k in visibleLines.indices {
             var values = [[Double]](repeating: [], count: bins)
             for i in 0..<count where unmasked[i] > 0 {
                 let p = place(k, i)
@@ -138,7 +146,7 @@ enum StraightEdgeBackground {
             // Backfitting: each line's profile from the residual of the smooth part and the
             // other lines; the median per bin, so a vessel's tail or a faint unsegmented
             // vessel along part of the line does not shift the whole profile.
-            for k in lines.indices {
+            for k in visibleLines.indices {
                 var residuals = [[Double]](repeating: [], count: bins)
                 for i in 0..<count where unmasked[i] > 0 {
                     let p = place(k, i)
@@ -161,7 +169,7 @@ enum StraightEdgeBackground {
         }
         var full = smooth
         for i in 0..<count { full[i] = smooth[i] + Float(edges[i]) }
-        return (full, smooth, lines)
+        return (full, smooth, visibleLines)
     }
 
     /// Straight background edges: gradient-oriented Hough transform of the edge pixels of the

@@ -69,6 +69,9 @@ public struct QCAParameters: Sendable, Equatable {
     public var minimumRelativeContrast: Double = 0.4
     /// Half-window (px of arc) of the weighted local-quadratic fit of the lumen centre track.
     public var centerTrackHalfWindow: Double = 12
+    /// Look for straight background edges hidden under the vessels (`HiddenEdgeFinder`) and
+    /// model them in the background before measuring.
+    public var findHiddenEdges: Bool = true
 
     public init() {}
 }
@@ -189,10 +192,26 @@ public struct VesselAnalyzer: Sendable {
 
     /// Measures every path (auto mode). Paths too short to profile are dropped.
     public func measure(_ paths: [VesselPath]) -> (measurements: [VesselMeasurement], estimate: ImagingEstimate) {
+        measure(prepareVessels(paths))
+    }
+
+    /// Paths sampled with their estimation blocks fitted, and the PSF and contrast they give:
+    /// the first half of `measure(_ paths:)`, so the estimate can be used (e.g. by
+    /// `hiddenEdges`) before measuring without fitting the blocks twice.
+    public struct PreparedVessels: Sendable {
+        let prepared: [PreparedPath]
+        public let estimate: ImagingEstimate
+    }
+
+    public func prepareVessels(_ paths: [VesselPath]) -> PreparedVessels {
         let prepared = prepareWithinBudget(paths)
-        let estimate = estimateImaging(prepared)
-        let completed = completeBlocks(prepared, sigma: estimate.psfSigma)
-        return (measureAll(completed, estimate: estimate), estimate)
+        return PreparedVessels(prepared: prepared, estimate: estimateImaging(prepared))
+    }
+
+    /// Measures prepared paths (auto mode); `vessels` must come from this analyzer.
+    public func measure(_ vessels: PreparedVessels) -> (measurements: [VesselMeasurement], estimate: ImagingEstimate) {
+        let completed = completeBlocks(vessels.prepared, sigma: vessels.estimate.psfSigma)
+        return (measureAll(completed, estimate: vessels.estimate), vessels.estimate)
     }
 
     /// Measures the PSF and contrast from a set of paths (e.g. all centerline segments) so a
@@ -212,6 +231,17 @@ public struct VesselAnalyzer: Sendable {
                                        blockCount: (estimate?.blockCount ?? 0) + own.blockCount)
         let completed = completeBlocks([prepared], sigma: combined.psfSigma)
         return measureAll(completed, estimate: combined, freeAttenuation: freeAttenuation).first
+    }
+
+    /// Straight background edges hidden under `paths` in `rawImage` (the image before
+    /// background normalisation, vessels dark), for `BackgroundNormalization.normalizeWithEdges`.
+    /// Only blocks where this analyzer's background-edge map shows a nonlinear background are
+    /// examined (a hidden edge leaves the interpolated background curved beside the vessel).
+    public func hiddenEdges(rawImage: GrayImage, paths: [VesselPath], psfSigma: Double,
+                            known: [StraightEdgeLine]) -> [HiddenEdge] {
+        guard parameters.findHiddenEdges else { return [] }
+        return HiddenEdgeFinder.find(image: rawImage, paths: paths, sigma: psfSigma, parameters: parameters,
+                                     known: known.map(\.line), gate: self, threads: threads)
     }
 
     // MARK: stage 1: sampling and block fits (PSF sigma and contrast free)
@@ -303,7 +333,7 @@ public struct VesselAnalyzer: Sendable {
 
     /// Fits one estimation block (window grown up to twice until it holds the blurred lumen and
     /// background). `fixedSigma` nil: the PSF sigma is free.
-    private func fitBlock(_ sampled: SampledPath, index: Int, samples: inout ProfileSamples,
+    func fitBlock(_ sampled: SampledPath, index: Int, samples: inout ProfileSamples,
                           fixedSigma: Double?) -> BlockFit? {
         var window = 14.0
         var result: BlockFit?

@@ -254,8 +254,8 @@ public enum SingleFileAnalysis {
 
         // Background transmission divided out (bone edges, diaphragm, texture), see
         // BackgroundNormalization; the displayed frame stays the original.
-        let normalized = BackgroundNormalization.normalizeWithCurvature(image, vesselMask: segmentation.mask, threads: options.threads)
-        let analyzer = VesselAnalyzer(image: normalized.image, threads: options.threads, backgroundCurvature: normalized.curvature)
+        let normalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask, threads: options.threads)
+        var analyzer = VesselAnalyzer(image: normalized.image, threads: options.threads, backgroundCurvature: normalized.curvature)
         let parameters = analyzer.parameters
         var costImage: GrayImage?
         func cost() -> GrayImage {
@@ -265,6 +265,24 @@ public enum SingleFileAnalysis {
             return made
         }
         let paths = VesselPathBuilder.paths(from: graph, cost: cost, minimumLength: minimumSegmentLength)
+        // A straight background edge hidden under a vessel (a tibia cortex the artery runs
+        // along) is found from the vessel's own profiles and modelled in the background; the
+        // image is then normalised again (HiddenEdgeFinder, docs/qca.md section 2).
+        var vessels = analyzer.prepareVessels(paths)
+        if parameters.findHiddenEdges, !paths.isEmpty, ProcessInfo.processInfo.environment["ANGIO_NO_HIDDEN"] == nil {
+            let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma,
+                                              known: normalized.lines)
+            if ProcessInfo.processInfo.environment["ANGIO_DEBUG_HIDDEN"] != nil {
+                print("hidden edges: \(hidden.count) \(hidden.map { String(format: "k %.3f support %d", $0.amplitude, $0.support) })")
+            }
+            if !hidden.isEmpty {
+                let renormalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
+                                                                              threads: options.threads, hidden: hidden)
+                analyzer = VesselAnalyzer(image: renormalized.image, threads: options.threads,
+                                          backgroundCurvature: renormalized.curvature)
+                vessels = analyzer.prepareVessels(paths)
+            }
+        }
 
         var measurements: [VesselMeasurement] = []
         var lesions: [Lesion] = []
@@ -279,7 +297,7 @@ public enum SingleFileAnalysis {
         if let segment = options.segment {
             try checkInside(segment.start, option: "--segment")
             try checkInside(segment.end, option: "--segment")
-            estimate = analyzer.estimateImaging(from: paths)
+            estimate = vessels.estimate
             guard let route = segmentRoute(cost: cost(), from: segment.start, to: segment.end), route.count >= 2 else {
                 throw AnalysisFailure(code: "segmentNotFound",
                                       message: "\(fileName): no vessel path between the --segment points (\(segment.start.x), \(segment.start.y)) and (\(segment.end.x), \(segment.end.y))")
@@ -292,7 +310,7 @@ public enum SingleFileAnalysis {
             measurements = [measurement]
             lesions = LesionFinder.segmentLesions(measurement, parameters: parameters, maxCount: options.maxLesions)
         } else {
-            let result = analyzer.measure(paths)
+            let result = analyzer.measure(vessels)
             measurements = result.measurements
             estimate = result.estimate
             lesions = LesionFinder.findLesions(in: measurements, parameters: parameters, maxCount: options.maxLesions)
