@@ -97,6 +97,8 @@ enum HiddenEdgeFinder {
     static let minimumScore = 8.0
     /// Positions (best scores) fitted in full, each then refined by its neighbours.
     static let candidatesFitted = 3
+    /// Largest angle (deg) between a hidden edge and the vessel at each supporting block.
+    static let maximumCrossingAngle = 20.0
     /// Least distance (px) from an edge position to the end of the profile window.
     static let farSideMargin = 4.0
     /// Block spacing along the vessel (px of arc).
@@ -106,6 +108,8 @@ enum HiddenEdgeFinder {
         var x: Double, y: Double
         /// Unit vector (image coordinates) pointing into the dense side.
         var denseX: Double, denseY: Double
+        /// The vessel's unit tangent at the block.
+        var tangentX: Double, tangentY: Double
         var amplitude: Double
         var improvement: Double
     }
@@ -197,6 +201,7 @@ enum HiddenEdgeFinder {
             guard improvement >= minimumImprovement, best.fit.edgeAmplitude >= minimumAmplitude else { continue }
             found.append(BlockEdge(x: centre.x + best.position * normal.x, y: centre.y + best.position * normal.y,
                                    denseX: best.side * normal.x, denseY: best.side * normal.y,
+                                   tangentX: sampled.tangents[index].x, tangentY: sampled.tangents[index].y,
                                    amplitude: best.fit.edgeAmplitude, improvement: improvement))
         }
         return found
@@ -261,7 +266,11 @@ enum HiddenEdgeFinder {
             func members(nx: Double, ny: Double, offset: Double) -> [Int] {
                 remaining.indices.filter { k in
                     let c = remaining[k]
+                    // Along the vessel: an edge crossing it is visible on both sides (and
+                    // found by StraightEdgeBackground if it is straight); a curved one crossing
+                    // it (the diaphragm of study seed 3111) would be taken for a line.
                     return abs(nx * c.x + ny * c.y - offset) <= lineTolerance && c.denseX * nx + c.denseY * ny > 0.7
+                        && abs(c.tangentX * ny - c.tangentY * nx) >= cos(maximumCrossingAngle * .pi / 180)
                 }
             }
             var best: (score: Double, members: [Int])?

@@ -89,7 +89,14 @@ final class HiddenEdgeTests: XCTestCase {
                 let analyzer = VesselAnalyzer(image: normalized.image, threads: 1, backgroundCurvature: normalized.curvature)
                 let edges = analyzer.hiddenEdges(rawImage: image, paths: [path], psfSigma: 1.05, known: normalized.lines)
                 XCTAssertEqual(edges.count, 1)
+                let before = analyzer.prepareVessels([path])
                 normalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: mask, threads: 1, hidden: edges)
+                // The check the pipeline applies before keeping the edge: the fits near it improve.
+                let after = VesselAnalyzer(image: normalized.image, threads: 1, backgroundCurvature: normalized.curvature)
+                    .prepareVessels([path])
+                let ratio = try XCTUnwrap(edges.first.flatMap { VesselAnalyzer.residualRatio(near: $0, before: before, after: after) })
+                print("vessel on a hidden bone edge: block residual ratio \(ratio)")
+                XCTAssertLessThanOrEqual(ratio, QCAParameters().hiddenEdgeMaximumResidualRatio)
             }
             let analyzer = VesselAnalyzer(image: normalized.image, threads: 1, backgroundCurvature: normalized.curvature)
             let measurement = try XCTUnwrap(analyzer.measure(path, estimate: nil))
@@ -121,13 +128,15 @@ final class HiddenEdgeTests: XCTestCase {
         var image = GaussianBlur.blur(transmission, sigma: 1, threads: 1)
         var generator = SplitMix(seed: 9)
         for i in image.pixels.indices { image.pixels[i] *= Float(1 + 0.01 * generator.gaussian()) }
-        let normalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: mask, threads: 1)
-        let analyzer = VesselAnalyzer(image: normalized.image, threads: 1, backgroundCurvature: normalized.curvature)
         let path = VesselPath(id: 0, points: stride(from: 4.0, through: 252, by: 4).map { Point2D(x: Self.vesselOnTheEdge($0), y: $0) },
                               startKind: .userPoint, endKind: .userPoint)
         // Gate off, so every block is examined.
         let edges = HiddenEdgeFinder.find(image: image, paths: [path], sigma: 1.05, parameters: QCAParameters(),
                                           known: [], gate: nil, threads: 1)
         XCTAssertEqual(edges.count, 0)
+        // Positive control under the same conditions (gate off): the bone scene's edge is found.
+        let (boneImage, _) = StraightEdgeBackgroundTests.scene(vessel: Self.vesselOnTheEdge)
+        XCTAssertEqual(HiddenEdgeFinder.find(image: boneImage, paths: [path], sigma: 1.05, parameters: QCAParameters(),
+                                             known: [], gate: nil, threads: 1).count, 1)
     }
 }

@@ -278,9 +278,23 @@ public enum SingleFileAnalysis {
             if !hidden.isEmpty {
                 let renormalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
                                                                               threads: options.threads, hidden: hidden)
-                analyzer = VesselAnalyzer(image: renormalized.image, threads: options.threads,
-                                          backgroundCurvature: renormalized.curvature)
-                vessels = analyzer.prepareVessels(paths)
+                let modelled = VesselAnalyzer(image: renormalized.image, threads: options.threads,
+                                              backgroundCurvature: renormalized.curvature)
+                let modelledVessels = modelled.prepareVessels(paths)
+                // Kept only where modelling the edge made the vessel's fits near it better: a
+                // wrong edge (a diaphragm dome, a marrow edge) makes them worse.
+                let ratios = hidden.map { VesselAnalyzer.residualRatio(near: $0, before: vessels, after: modelledVessels) }
+                if ProcessInfo.processInfo.environment["ANGIO_DEBUG_HIDDEN"] != nil { print("hidden residual ratios: \(ratios)") }
+                let kept = zip(hidden, ratios).filter { ($0.1 ?? .infinity) <= parameters.hiddenEdgeMaximumResidualRatio }.map(\.0)
+                if kept.count == hidden.count {
+                    analyzer = modelled
+                    vessels = modelledVessels
+                } else if !kept.isEmpty {
+                    let again = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
+                                                                           threads: options.threads, hidden: kept)
+                    analyzer = VesselAnalyzer(image: again.image, threads: options.threads, backgroundCurvature: again.curvature)
+                    vessels = analyzer.prepareVessels(paths)
+                }
             }
         }
 
