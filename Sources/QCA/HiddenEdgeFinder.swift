@@ -86,6 +86,10 @@ enum HiddenEdgeFinder {
     static let minimumImprovement = 16.0
     /// Smallest edge amplitude k (1/sqrt(px)) taken: a bone cortex gives ~0.05.
     static let minimumAmplitude = 0.02
+    /// Largest edge amplitude taken: k = 0.5 is a drop of 1.6 in ln B within 10 px, far beyond
+    /// any bone (on the real WG04 frames some blocks ran to the fit's bound of 2 on other
+    /// structures).
+    static let maximumAmplitude = 0.5
     /// Block edge points within this distance (px) of a line support it.
     static let lineTolerance = 1.5
     /// Fewest supporting blocks and shortest extent (px along the line) of a hidden edge.
@@ -198,7 +202,8 @@ enum HiddenEdgeFinder {
                              path.id, index, centre.x, centre.y, plain.model.radius, best.position, best.side,
                              best.fit.edgeAmplitude, improvement, nonlinearity))
             }
-            guard improvement >= minimumImprovement, best.fit.edgeAmplitude >= minimumAmplitude else { continue }
+            guard improvement >= minimumImprovement, best.fit.edgeAmplitude >= minimumAmplitude,
+                  best.fit.edgeAmplitude <= maximumAmplitude else { continue }
             found.append(BlockEdge(x: centre.x + best.position * normal.x, y: centre.y + best.position * normal.y,
                                    denseX: best.side * normal.x, denseY: best.side * normal.y,
                                    tangentX: sampled.tangents[index].x, tangentY: sampled.tangents[index].y,
