@@ -143,7 +143,6 @@ enum HiddenEdgeFinder {
 
     /// The blocks of one path that locate an edge.
     static func blockEdges(_ path: VesselPath, analyzer: VesselAnalyzer, sigma: Double, gate: VesselAnalyzer?) -> [BlockEdge] {
-        let debug = ProcessInfo.processInfo.environment["ANGIO_DEBUG_HIDDEN"] != nil
         let parameters = analyzer.parameters
         guard let sampled = PathSampling.sample(path.points, step: parameters.sampleSpacing,
                                                 smoothing: parameters.centerlineSmoothing),
@@ -196,12 +195,6 @@ enum HiddenEdgeFinder {
             }
             guard let best else { continue }
             let improvement = (plain.sumOfSquares - best.fit.sumOfSquares) / noise
-            if debug {
-                let nonlinearity = gate?.backgroundNonlinearity(center: centre, normal: normal, halfWindow: w) ?? -1
-                print(String(format: "hidden path %d block %d (%.1f,%.1f) r %.2f e %+.1f side %+.0f k %.3f gain %.1f nonlin %.4f",
-                             path.id, index, centre.x, centre.y, plain.model.radius, best.position, best.side,
-                             best.fit.edgeAmplitude, improvement, nonlinearity))
-            }
             guard improvement >= minimumImprovement, best.fit.edgeAmplitude >= minimumAmplitude,
                   best.fit.edgeAmplitude <= maximumAmplitude else { continue }
             found.append(BlockEdge(x: centre.x + best.position * normal.x, y: centre.y + best.position * normal.y,

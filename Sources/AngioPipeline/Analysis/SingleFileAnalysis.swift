@@ -268,31 +268,30 @@ public enum SingleFileAnalysis {
         // A straight background edge hidden under a vessel (a tibia cortex the artery runs
         // along) is found from the vessel's own profiles and modelled in the background; the
         // image is then normalised again (HiddenEdgeFinder, docs/qca.md section 2).
+        // ANGIO_NO_HIDDEN=1 (developer aid, for before/after comparisons) turns this off.
         var vessels = analyzer.prepareVessels(paths)
         if parameters.findHiddenEdges, !paths.isEmpty, ProcessInfo.processInfo.environment["ANGIO_NO_HIDDEN"] == nil {
             let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma,
                                               known: normalized.lines)
-            if ProcessInfo.processInfo.environment["ANGIO_DEBUG_HIDDEN"] != nil {
-                print("hidden edges: \(hidden.count) \(hidden.map { String(format: "k %.3f support %d", $0.amplitude, $0.support) })")
+            func analyzerModelling(_ edges: [HiddenEdge]) -> VesselAnalyzer {
+                let renormalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
+                                                                              threads: options.threads, hidden: edges)
+                return VesselAnalyzer(image: renormalized.image, threads: options.threads, backgroundCurvature: renormalized.curvature)
             }
             if !hidden.isEmpty {
-                let renormalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
-                                                                              threads: options.threads, hidden: hidden)
-                let modelled = VesselAnalyzer(image: renormalized.image, threads: options.threads,
-                                              backgroundCurvature: renormalized.curvature)
+                let modelled = analyzerModelling(hidden)
                 let modelledVessels = modelled.prepareVessels(paths)
                 // Kept only where modelling the edge made the vessel's fits near it better: a
                 // wrong edge (a diaphragm dome, a marrow edge) makes them worse.
-                let ratios = hidden.map { VesselAnalyzer.residualRatio(near: $0, before: vessels, after: modelledVessels) }
-                if ProcessInfo.processInfo.environment["ANGIO_DEBUG_HIDDEN"] != nil { print("hidden residual ratios: \(ratios)") }
-                let kept = zip(hidden, ratios).filter { ($0.1 ?? .infinity) <= parameters.hiddenEdgeMaximumResidualRatio }.map(\.0)
+                let kept = hidden.filter {
+                    (VesselAnalyzer.residualRatio(near: $0, before: vessels, after: modelledVessels) ?? .infinity)
+                        <= parameters.hiddenEdgeMaximumResidualRatio
+                }
                 if kept.count == hidden.count {
                     analyzer = modelled
                     vessels = modelledVessels
                 } else if !kept.isEmpty {
-                    let again = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
-                                                                           threads: options.threads, hidden: kept)
-                    analyzer = VesselAnalyzer(image: again.image, threads: options.threads, backgroundCurvature: again.curvature)
+                    analyzer = analyzerModelling(kept)
                     vessels = analyzer.prepareVessels(paths)
                 }
             }
