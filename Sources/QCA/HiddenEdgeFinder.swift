@@ -118,10 +118,11 @@ enum HiddenEdgeFinder {
         var improvement: Double
     }
 
-    /// Hidden straight edges along `paths` in the raw `image` (vessels dark), lines that repeat
-    /// one of `known` left out.
+    /// Hidden straight edges along `paths` in the raw `image` (vessels dark). An edge may repeat
+    /// a visible line; `StraightEdgeBackground.logBackground` then lets it take that line over
+    /// along the vessel.
     static func find(image: GrayImage, paths: [VesselPath], sigma: Double, parameters: QCAParameters,
-                     known: [StraightEdgeBackground.Line], gate: VesselAnalyzer?, threads: Int?) -> [HiddenEdge] {
+                     gate: VesselAnalyzer?, threads: Int?) -> [HiddenEdge] {
         guard sigma.isFinite, sigma > 0, !paths.isEmpty else { return [] }
         let analyzer = VesselAnalyzer(image: image, parameters: parameters, threads: 1)
         let perPath = Parallel.map(count: paths.count, threads: threads) { index -> [BlockEdge] in
@@ -130,7 +131,6 @@ enum HiddenEdgeFinder {
         var edges: [HiddenEdge] = []
         for candidates in perPath {
             for edge in lines(through: candidates, sigma: sigma) {
-                if known.contains(where: { StraightEdgeBackground.duplicates($0, edge.line) }) { continue }
                 if let k = edges.firstIndex(where: { StraightEdgeBackground.duplicates($0.line, edge.line) }) {
                     if edge.support > edges[k].support { edges[k] = edge }
                     continue
@@ -311,4 +311,10 @@ enum HiddenEdgeFinder {
         }
         return result
     }
+}
+
+extension HiddenEdge {
+    /// Whether this edge is a visible straight edge seen again from under a vessel (it then
+    /// replaces that line's backfitted profile, `StraightEdgeBackground.logBackground`).
+    public func repeats(_ visible: StraightEdgeLine) -> Bool { StraightEdgeBackground.duplicates(visible.line, line) }
 }

@@ -267,11 +267,10 @@ public struct VesselAnalyzer: Sendable {
     /// background normalisation, vessels dark), for `BackgroundNormalization.normalizeWithEdges`.
     /// Only blocks where this analyzer's background-edge map shows a nonlinear background are
     /// examined (a hidden edge leaves the interpolated background curved beside the vessel).
-    public func hiddenEdges(rawImage: GrayImage, paths: [VesselPath], psfSigma: Double,
-                            known: [StraightEdgeLine]) -> [HiddenEdge] {
+    public func hiddenEdges(rawImage: GrayImage, paths: [VesselPath], psfSigma: Double) -> [HiddenEdge] {
         guard parameters.findHiddenEdges else { return [] }
         return HiddenEdgeFinder.find(image: rawImage, paths: paths, sigma: psfSigma, parameters: parameters,
-                                     known: known.map(\.line), gate: self, threads: threads)
+                                     gate: self, threads: threads)
     }
 
     // MARK: stage 1: sampling and block fits (PSF sigma and contrast free)

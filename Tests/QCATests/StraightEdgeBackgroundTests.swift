@@ -22,14 +22,19 @@ final class StraightEdgeBackgroundTests: XCTestCase {
     /// along x = xVessel(y), PSF sigma 1 px, 1 % Gaussian noise. Returns the image and the
     /// vessel mask (true lumen + 1 px).
     static func scene(vessel xVessel: ((Double) -> Double)?, seed: UInt64 = 5) -> (GrayImage, BinaryMask) {
+        scene(vesselWhere: xVessel.map { f in { Optional(f($0)) } }, seed: seed)
+    }
+
+    /// `scene` with a vessel only in the rows where `xVessel` gives its centre.
+    static func scene(vesselWhere xVessel: ((Double) -> Double?)?, seed: UInt64 = 5) -> (GrayImage, BinaryMask) {
         let size = 256, radius = 6.0, attenuation = 0.0192
         var transmission = GrayImage(width: size, height: size)
         var mask = BinaryMask(width: size, height: size)
         for y in 0..<size {
             for x in 0..<size {
                 var a = boneAttenuation(Double(x), Double(y))
-                if let xVessel {
-                    let u = Double(x) - xVessel(Double(y))
+                if let xVessel, let centre = xVessel(Double(y)) {
+                    let u = Double(x) - centre
                     if u * u < radius * radius { a += attenuation * 2 * (radius * radius - u * u).squareRoot() }
                     if abs(u) <= radius + 1 { mask[x: x, y: y] = true }
                 }

@@ -271,8 +271,7 @@ public enum SingleFileAnalysis {
         // ANGIO_NO_HIDDEN=1 (developer aid, for before/after comparisons) turns this off.
         var vessels = analyzer.prepareVessels(paths)
         if parameters.findHiddenEdges, !paths.isEmpty, ProcessInfo.processInfo.environment["ANGIO_NO_HIDDEN"] == nil {
-            let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma,
-                                              known: normalized.lines)
+            let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma)
             func analyzerModelling(_ edges: [HiddenEdge]) -> VesselAnalyzer {
                 let renormalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
                                                                               threads: options.threads, hidden: edges)
