@@ -183,4 +183,63 @@ final class VesselPathRepairTests: XCTestCase {
         XCTAssertLessThanOrEqual(found.distance, 2)
         XCTAssertEqual(found.error, 0, accuracy: 4)
     }
+
+    /// Two skeleton pieces of one vessel (along y = x) broken at a tight lesion, each tip
+    /// curling 5-6 px sideways (study seed 2035): the tips point sideways, so the strict gap rule
+    /// fails, but the bodies behind the trimmed tips face each other across the gap. `lateral`
+    /// and `axial` shift the second piece across and along the vessel's axis.
+    static func brokenVessel(lateral: Double, axial: Double = 0) -> (CenterlineGraph, GrayImage) {
+        let shift = Point2D(x: (lateral + axial) / 2.0.squareRoot(), y: (axial - lateral) / 2.0.squareRoot())
+        func moved(_ p: Point2D) -> Point2D { Point2D(x: p.x + shift.x, y: p.y + shift.y) }
+        let first = line(from: Point2D(x: 10, y: 10), to: Point2D(x: 60, y: 60)) + line(from: Point2D(x: 61, y: 59), to: Point2D(x: 64, y: 56))
+        let second = (line(from: Point2D(x: 68, y: 76), to: Point2D(x: 71, y: 73)) + line(from: Point2D(x: 72, y: 72), to: Point2D(x: 150, y: 150))).map(moved)
+        func segment(_ id: Int, _ points: [Point2D]) -> CenterlineSegment {
+            CenterlineSegment(id: id, points: points, tangents: points.map { _ in Point2D(x: 0.7, y: 0.7) }, startNode: 2 * id,
+                              endNode: 2 * id + 1, length: VesselPathBuilder.polylineLength(points), radii: points.map { _ in 5 })
+        }
+        let nodes = [first[0], first[first.count - 1], second[0], second[second.count - 1]].enumerated().map {
+            CenterlineNode(id: $0.offset, position: $0.element, kind: .endpoint)
+        }
+        // Cheap along both pieces' axes (the lesion between them too), dear elsewhere.
+        var cheap: [(Int, Int)] = []
+        for k in 0...200 {
+            let t = Double(k) * 0.75
+            cheap.append((Int(t.rounded()), Int(t.rounded())))
+            let q = moved(Point2D(x: t, y: t))
+            cheap.append((Int(q.x.rounded()), Int(q.y.rounded())))
+        }
+        let cost = VesselPathExtensionTests.costImage(width: 200, height: 200, cheap: cheap.filter { (0..<200).contains($0.0) && (0..<200).contains($0.1) })
+        return (CenterlineGraph(nodes: nodes, segments: [segment(0, first), segment(1, second)]), cost)
+    }
+
+    func testBridgesAGapBetweenCurledTips() throws {
+        let (graph, cost) = Self.brokenVessel(lateral: 0)
+        let paths = VesselPathBuilder.paths(from: graph, cost: { cost }, minimumLength: 20)
+        XCTAssertEqual(paths.count, 1)
+        let path = try XCTUnwrap(paths.first)
+        // Along the axis all the way: the curled tips are gone, the bridge follows the vessel.
+        let offAxis = path.points.map { abs($0.x - $0.y) / 2.0.squareRoot() }.max() ?? .infinity
+        XCTAssertLessThan(offAxis, 1.5)
+        let xs = path.points.map(\.x)
+        XCTAssertLessThanOrEqual(xs.min() ?? 99, 10)
+        XCTAssertGreaterThanOrEqual(xs.max() ?? 0, 150)
+        XCTAssertTrue(zip(path.points, path.points.dropFirst()).allSatisfy { $1.x + $1.y > $0.x + $0.y }, "walks back")
+    }
+
+    /// The second piece 20 px across the axis and 12 px back along it (two vessels side by
+    /// side, not one broken; the first's tip curls away from it, so the strict rule does not
+    /// apply): the trimmed tips are within the gap distance, but the line joining them leaves
+    /// the bodies at more than 45 degrees, so they stay apart.
+    func testCurledTipsOfNeighboursStayApart() {
+        let (graph, cost) = Self.brokenVessel(lateral: -20, axial: -12)
+        let tips = graph.segments.enumerated().compactMap { index, segment in
+            VesselPathBuilder.trimmedTip(index == 0 ? segment.points.reversed() : segment.points)
+        }
+        XCTAssertEqual(tips.count, 2)
+        if tips.count == 2 {
+            XCTAssertLessThanOrEqual(hypot(tips[1].point.x - tips[0].point.x, tips[1].point.y - tips[0].point.y),
+                                     VesselPathBuilder.maximumCurledGap)
+        }
+        XCTAssertEqual(VesselPathBuilder.paths(from: graph, cost: { cost }, minimumLength: 20).count, 2)
+    }
 }
