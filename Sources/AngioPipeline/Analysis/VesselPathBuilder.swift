@@ -26,9 +26,11 @@ enum VesselPathBuilder {
 
     struct End: Hashable { var segment: Int; var atStart: Bool }
 
-    /// Short gaps whose tips curl (see `trimmedTip`): arc (px) trimmed off each tip, arc at
-    /// which the body direction is taken, largest distance (px) between the trimmed tips, and
-    /// the alignment each body direction must have with the joining line.
+    /// Gaps whose tips curl (see `trimmedTip`): arc (px) trimmed off each tip, arc at which the
+    /// body direction is taken, and the distance (px) between the trimmed tips up to which each
+    /// body direction may leave the joining line by 45 degrees (beyond it, up to `maximumGap`
+    /// plus the two trims, by 35 degrees as for uncurled tips: the lateral offset stays within
+    /// about a vessel diameter).
     static let tipTrim = 8.0
     static let bodyReach = 24.0
     static let maximumCurledGap = 24.0
@@ -185,10 +187,10 @@ enum VesselPathBuilder {
             bridges[b] = route.reversed()
         }
 
-        // 2b. Short gaps between free ends whose tips curl (a tight lesion breaking the
-        // skeleton, study seed 2035: an 82 % lesion reported nowhere, its two pieces' tips
-        // pointing sideways): judged on the body directions behind the trimmed tips, which
-        // must face each other and the joining line; the bridge then replaces the tips.
+        // 2b. Gaps between free ends whose tips curl (a tight lesion breaking the skeleton,
+        // study seeds 2035 and 4028: 82 % and 79 % lesions reported nowhere, their two pieces'
+        // tips pointing sideways): judged on the body directions behind the trimmed tips,
+        // which must face each other and the joining line; the bridge then replaces the tips.
         var trimmed: [End: Int] = [:]
         var curledCandidates: [(Double, End, End)] = []
         let unpaired = freeEnds.filter { partner[$0] == nil }
@@ -200,11 +202,12 @@ enum VesselPathBuilder {
             for b in (a + 1)..<unpaired.count where unpaired[a].segment != unpaired[b].segment {
                 guard let ta = tip(unpaired[a]), let tb = tip(unpaired[b]) else { continue }
                 let distance = hypot(tb.point.x - ta.point.x, tb.point.y - ta.point.y)
-                guard distance > 0, distance <= maximumCurledGap else { continue }
                 let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
+                guard distance > 0, distance <= maximumGap + 2 * tipTrim else { continue }
+                let alignment = distance <= maximumCurledGap ? curledGapAlignmentCosine : gapAlignmentCosine
                 guard ta.outward.x * tb.outward.x + ta.outward.y * tb.outward.y <= -gapAlignmentCosine,
-                      ta.outward.x * ux + ta.outward.y * uy >= curledGapAlignmentCosine,
-                      -(tb.outward.x * ux + tb.outward.y * uy) >= curledGapAlignmentCosine else { continue }
+                      ta.outward.x * ux + ta.outward.y * uy >= alignment,
+                      -(tb.outward.x * ux + tb.outward.y * uy) >= alignment else { continue }
                 curledCandidates.append((distance, unpaired[a], unpaired[b]))
             }
         }
