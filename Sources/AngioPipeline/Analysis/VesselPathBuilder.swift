@@ -194,16 +194,17 @@ enum VesselPathBuilder {
         var trimmed: [End: Int] = [:]
         var curledCandidates: [(Double, End, End)] = []
         let unpaired = freeEnds.filter { partner[$0] == nil }
-        func tip(_ end: End) -> (dropped: Int, point: Point2D, outward: Point2D)? {
+        var tips: [End: (dropped: Int, point: Point2D, outward: Point2D)] = [:]
+        for end in unpaired {
             let points = segments[end.segment].points
-            return trimmedTip(end.atStart ? points : points.reversed())
+            tips[end] = trimmedTip(end.atStart ? points : points.reversed())
         }
         for a in 0..<unpaired.count {
             for b in (a + 1)..<unpaired.count where unpaired[a].segment != unpaired[b].segment {
-                guard let ta = tip(unpaired[a]), let tb = tip(unpaired[b]) else { continue }
+                guard let ta = tips[unpaired[a]], let tb = tips[unpaired[b]] else { continue }
                 let distance = hypot(tb.point.x - ta.point.x, tb.point.y - ta.point.y)
-                let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
                 guard distance > 0, distance <= maximumGap + 2 * tipTrim else { continue }
+                let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
                 let alignment = distance <= maximumCurledGap ? curledGapAlignmentCosine : gapAlignmentCosine
                 guard ta.outward.x * tb.outward.x + ta.outward.y * tb.outward.y <= -gapAlignmentCosine,
                       ta.outward.x * ux + ta.outward.y * uy >= alignment,
@@ -213,7 +214,7 @@ enum VesselPathBuilder {
         }
         curledCandidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
         for (_, a, b) in curledCandidates where partner[a] == nil && partner[b] == nil {
-            guard let ta = tip(a), let tb = tip(b),
+            guard let ta = tips[a], let tb = tips[b],
                   let route = MinimalPath.find(cost: cost(), from: ta.point, to: tb.point, margin: routeSearchMargin),
                   route.count >= 2 else { continue }
             partner[a] = b; partner[b] = a
