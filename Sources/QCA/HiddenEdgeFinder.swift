@@ -59,6 +59,14 @@ public struct HiddenEdge: Sendable, Equatable {
     func logTerm(_ s: Double) -> Double { -amplitude * SquareRootEdge.value(s, sigma: sigma) }
 }
 
+extension HiddenEdge: CustomStringConvertible {
+    /// The line (normal, offset, extent), amplitude and support, for diagnostics.
+    public var description: String {
+        String(format: "edge n=(%.3f,%.3f) offset %.1f along %.0f...%.0f amplitude %.3f support %d",
+               line.nx, line.ny, line.offset, line.along.lowerBound, line.along.upperBound, amplitude, support)
+    }
+}
+
 /// Straight background edges that a vessel hides.
 ///
 /// Why: `StraightEdgeBackground` finds a bone edge from the edge pixels of the visible

@@ -31,13 +31,19 @@ public enum LesionFinder {
     static let minimumScatterSamples = 20
 
     /// Automatic mode: every significant lesion of every measurement, ranked, at most `maxCount`.
+    /// `trace`, when given, receives one line per candidate narrowing and why it was kept or
+    /// dropped (a developer aid, `ANGIO_DEBUG_MEASUREMENTS`).
     public static func findLesions(in measurements: [VesselMeasurement], parameters: QCAParameters = QCAParameters(),
-                                   maxCount: Int = 5) -> [Lesion] {
+                                   maxCount: Int = 5, trace: ((String) -> Void)? = nil) -> [Lesion] {
         var all: [Lesion] = []
         for (index, measurement) in measurements.enumerated() {
             // A faint structure is not a contrast-filled vessel (`minimumRelativeContrast`).
-            if let contrast = measurement.relativeContrast, contrast < parameters.minimumRelativeContrast { continue }
-            all.append(contentsOf: candidates(measurement, measurementIndex: index, parameters: parameters, automatic: true))
+            if let contrast = measurement.relativeContrast, contrast < parameters.minimumRelativeContrast {
+                trace?("m\(index): relative contrast \(contrast) below \(parameters.minimumRelativeContrast), not searched")
+                continue
+            }
+            all.append(contentsOf: candidates(measurement, measurementIndex: index, parameters: parameters, automatic: true,
+                                              trace: trace))
         }
         return rank(all, maxCount: maxCount)
     }
@@ -89,7 +95,10 @@ public enum LesionFinder {
 
     /// Candidates in order of depth (deepest first).
     static func candidates(_ m: VesselMeasurement, measurementIndex: Int, parameters: QCAParameters,
-                           automatic: Bool) -> [Lesion] {
+                           automatic: Bool, trace: ((String) -> Void)? = nil) -> [Lesion] {
+        func note(_ index: Int, _ text: String) {
+            trace?("m\(measurementIndex) i\(index) at \(String(format: "%.1f %.1f", m.centerline[index].x, m.centerline[index].y)) ratio \(String(format: "%.3f", m.referenceDiameter[index] > 0 ? m.diameter[index] / m.referenceDiameter[index] : 0)): \(text)")
+        }
         let range = m.measurableRange
         guard range.count >= 3, m.referenceDiameter.count == m.diameter.count else { return [] }
         var ratio = [Double](repeating: .infinity, count: m.diameter.count)
@@ -154,6 +163,7 @@ public enum LesionFinder {
                     if m.valid.indices.contains(i) && !m.valid[i] { rejected += 1 }
                 }
                 if Double(rejected) > maximumRejectedFraction * Double(total) {
+                    note(best, "false dip, \(rejected) of \(total) profiles rejected")
                     for i in lo...hi { corrupted[i] = true }
                     for i in max(range.lowerBound, lo - 1)...min(range.upperBound - 1, hi + 1) { consumed[i] = true }
                     continue
@@ -176,7 +186,10 @@ public enum LesionFinder {
 
             // Automatic mode wants a focal narrowing: the diameter must recover on both sides
             // (a step to a narrower vessel, or a catheter continuing the vessel, is not a lesion).
-            if automatic && !(recoversLeft && recoversRight) { continue }
+            if automatic && !(recoversLeft && recoversRight) {
+                note(best, "no recovery (left \(recoversLeft), right \(recoversRight)), samples \(lo)...\(hi) in \(range)")
+                continue
+            }
             // The minimum of a noisy curve is biased low; within the lesion the diameter is
             // re-smoothed with a window scaled to the lesion (`refinedMinimum`), which averages
             // more profiles at the MLD without flattening the narrowing.
@@ -202,10 +215,17 @@ public enum LesionFinder {
                                 length: max(endArc - startArc, 0), mldArcLength: m.arcLength[mldIndex],
                                 minimalLumenDiameterUncertainty: refined.uncertainty,
                                 referenceDiameterUncertainty: referenceUncertainty)
-            if automatic && !isSignificant(lesion, parameters: parameters) { continue }
+            if automatic && !isSignificant(lesion, parameters: parameters) {
+                note(best, "not significant: \(String(format: "%.1f", lesion.percentDiameterStenosis)) %, length \(String(format: "%.1f", lesion.length)) px")
+                continue
+            }
             // The narrowing must stand out from the vessel's own diameter scatter.
             let depth = reference > 0 ? 1 - m.diameter[best] / reference : 0
-            if automatic && depth < minimumDepthOverScatter * scatter.raw { continue }
+            if automatic && depth < minimumDepthOverScatter * scatter.raw {
+                note(best, "depth \(String(format: "%.3f", depth)) under \(minimumDepthOverScatter) x scatter \(String(format: "%.3f", scatter.raw)) smoothed \(String(format: "%.3f", scatter.smoothed)) length \(String(format: "%.1f", lesion.length))")
+                continue
+            }
+            note(best, "lesion \(String(format: "%.1f", lesion.percentDiameterStenosis)) % at (\(String(format: "%.1f,%.1f", lesion.mldPosition.x, lesion.mldPosition.y))) depth \(String(format: "%.3f", depth)) scatter \(String(format: "%.3f", scatter.raw)) smoothed \(String(format: "%.3f", scatter.smoothed)) length \(String(format: "%.1f", lesion.length))")
             result.append(lesion)
         }
         return result

@@ -270,6 +270,7 @@ public enum SingleFileAnalysis {
         // image is then normalised again (HiddenEdgeFinder, docs/qca.md section 2).
         // ANGIO_NO_HIDDEN=1 (developer aid, for before/after comparisons) turns this off.
         var vessels = analyzer.prepareVessels(paths)
+        var debugNotes: [String] = []
         if parameters.findHiddenEdges, !paths.isEmpty, ProcessInfo.processInfo.environment["ANGIO_NO_HIDDEN"] == nil {
             let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma)
             func analyzerModelling(_ edges: [HiddenEdge]) -> VesselAnalyzer {
@@ -283,8 +284,9 @@ public enum SingleFileAnalysis {
                 // Kept only where modelling the edge made the vessel's fits near it better: a
                 // wrong edge (a diaphragm dome, a marrow edge) makes them worse.
                 let kept = hidden.filter {
-                    (VesselAnalyzer.residualRatio(near: $0, before: vessels, after: modelledVessels) ?? .infinity)
-                        <= parameters.hiddenEdgeMaximumResidualRatio
+                    let ratio = VesselAnalyzer.residualRatio(near: $0, before: vessels, after: modelledVessels) ?? .infinity
+                    debugNotes.append("hidden \($0) residual ratio \(String(format: "%.3f", ratio))")
+                    return ratio <= parameters.hiddenEdgeMaximumResidualRatio
                 }
                 if kept.count == hidden.count {
                     analyzer = modelled
@@ -325,7 +327,15 @@ public enum SingleFileAnalysis {
             let result = analyzer.measure(vessels)
             measurements = result.measurements
             estimate = result.estimate
-            lesions = LesionFinder.findLesions(in: measurements, parameters: parameters, maxCount: options.maxLesions)
+            // Developer aid: ANGIO_DEBUG_MEASUREMENTS=DIR also traces every lesion candidate.
+            var traceLines: [String] = []
+            let tracing = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"]
+            lesions = LesionFinder.findLesions(in: measurements, parameters: parameters, maxCount: options.maxLesions,
+                                               trace: tracing == nil ? nil : { traceLines.append($0) })
+            if let tracing {
+                try? (traceLines.joined(separator: "\n") + "\n").write(
+                    toFile: (tracing as NSString).appendingPathComponent("\(fileName).lesions.txt"), atomically: true, encoding: .utf8)
+            }
             if paths.isEmpty { warnings.append("no vessel segment long enough to measure was found") }
         }
 
@@ -369,6 +379,23 @@ public enum SingleFileAnalysis {
                 let file = (directory as NSString).appendingPathComponent("\(fileName).m\(index).csv")
                 try? text.write(toFile: file, atomically: true, encoding: .utf8)
             }
+            // The skeleton graph and the paths built from it.
+            var graphText = "segment,length,startNode,startKind,endNode,endKind,x0,y0,x1,y1\n"
+            for s in graph.segments {
+                func kind(_ id: Int) -> String { graph.nodes.first { $0.id == id }?.kind.rawValue ?? "?" }
+                let a = s.points.first ?? Point2D(x: 0, y: 0), b = s.points.last ?? a
+                graphText += "\(s.id),\(String(format: "%.1f", s.length)),\(s.startNode),\(kind(s.startNode)),\(s.endNode),\(kind(s.endNode)),"
+                    + String(format: "%.1f,%.1f,%.1f,%.1f", a.x, a.y, b.x, b.y) + "\n"
+            }
+            for p in paths {
+                let a = p.points.first ?? Point2D(x: 0, y: 0), b = p.points.last ?? a
+                graphText += "path \(p.id) \(p.startKind) -> \(p.endKind) " + String(format: "(%.1f,%.1f) -> (%.1f,%.1f)", a.x, a.y, b.x, b.y)
+                    + " junctions " + p.interiorJunctions.map { String(format: "(%.1f,%.1f)", $0.x, $0.y) }.joined(separator: " ") + "\n"
+            }
+            graphText += debugNotes.map { $0 + "\n" }.joined()
+            graphText += "psf sigma \(estimate.psfSigma)\n"
+            try? graphText.write(toFile: (directory as NSString).appendingPathComponent("\(fileName).graph.txt"),
+                                 atomically: true, encoding: .utf8)
         }
         return ImageAnalysis(measurements: measurements, lesions: lesions, calibration: calibration,
                              mask: segmentation.mask, centerlines: graph, warnings: warnings,
