@@ -242,4 +242,44 @@ final class VesselPathRepairTests: XCTestCase {
         }
         XCTAssertEqual(VesselPathBuilder.paths(from: graph, cost: { cost }, minimumLength: 20).count, 2)
     }
+
+    /// A tight lesion at a skeleton junction (study seed 1016, an 82 % lesion reported nowhere):
+    /// both pieces of the vessel curl over their last 10 px, at right angles to each other, and
+    /// a 12 px spur leaves the junction straight on from the first piece's curl. Judged on
+    /// the 24 px chords the two pieces are collinear and are joined; the spur is not taken
+    /// for the continuation and, being a spur, sets no junction zone.
+    func testVesselCurlingThroughAJunctionPassesTheSpur() throws {
+        let junction = Point2D(x: 80, y: 80)
+        let first = Self.line(from: Point2D(x: 10, y: 10), to: Point2D(x: 70, y: 70))
+            + Self.line(from: Point2D(x: 71, y: 70), to: Point2D(x: 80, y: 70))
+            + Self.line(from: Point2D(x: 80, y: 71), to: junction)
+        let second = Self.line(from: junction, to: Point2D(x: 90, y: 80))
+            + Self.line(from: Point2D(x: 90, y: 81), to: Point2D(x: 90, y: 90))
+            + Self.line(from: Point2D(x: 91, y: 91), to: Point2D(x: 150, y: 150))
+        let spur = Self.line(from: junction, to: Point2D(x: 80, y: 92))
+        func segment(_ id: Int, _ points: [Point2D], _ start: Int, _ end: Int) -> CenterlineSegment {
+            CenterlineSegment(id: id, points: points, tangents: points.map { _ in Point2D(x: 0.7, y: 0.7) }, startNode: start,
+                              endNode: end, length: VesselPathBuilder.polylineLength(points), radii: points.map { _ in 5 })
+        }
+        let nodes = [CenterlineNode(id: 0, position: first[0], kind: .endpoint),
+                     CenterlineNode(id: 1, position: junction, kind: .junction),
+                     CenterlineNode(id: 2, position: second[second.count - 1], kind: .endpoint),
+                     CenterlineNode(id: 3, position: spur[spur.count - 1], kind: .endpoint)]
+        // The spur first, so segment order alone would not pick the right pair.
+        let graph = CenterlineGraph(nodes: nodes, segments: [segment(0, spur, 1, 3), segment(1, first, 0, 1),
+                                                             segment(2, second, 1, 2)])
+        // The tip directions alone are at right angles: no pairing without the chords.
+        let tipFirst = VesselPathBuilder.tipDirection(Array(first.reversed()))!
+        let tipSecond = VesselPathBuilder.tipDirection(second)!
+        XCTAssertGreaterThan(tipFirst.x * tipSecond.x + tipFirst.y * tipSecond.y, VesselPathBuilder.junctionPairingCosine)
+        let cost = VesselPathExtensionTests.costImage(width: 200, height: 200, cheap: [])
+        let paths = VesselPathBuilder.paths(from: graph, cost: { cost }, minimumLength: 20)
+        XCTAssertEqual(paths.count, 1)
+        let path = try XCTUnwrap(paths.first)
+        let xs = path.points.map(\.x)
+        XCTAssertLessThanOrEqual(xs.min() ?? 99, 10)
+        XCTAssertGreaterThanOrEqual(xs.max() ?? 0, 150)
+        XCTAssertFalse(path.points.contains { $0.x == 80 && $0.y > 85 }, "runs into the spur")
+        XCTAssertTrue(path.interiorJunctions.isEmpty)
+    }
 }

@@ -23,6 +23,8 @@ enum VesselPathBuilder {
     static let gapAlignmentCosine = cos(35.0 * Double.pi / 180)
     /// Arc length (px) used to estimate the direction of a segment at its end.
     static let directionReach = 10.0
+    /// Arc length (px) of the chord also used to judge collinearity at a junction.
+    static let junctionChordReach = 24.0
 
     struct End: Hashable { var segment: Int; var atStart: Bool }
 
@@ -124,6 +126,19 @@ enum VesselPathBuilder {
             let points = segments[end.segment].points
             return tipDirection(end.atStart ? points : points.reversed()) ?? Point2D(x: 0, y: 0)
         }
+        /// Unit direction of the chord from the point `junctionChordReach` px of arc inside (or
+        /// the far end of a shorter segment) to this end: at a tight lesion the skeleton curls
+        /// over its last few px, which turns the tip direction but hardly the chord.
+        func chordOutward(_ end: End) -> Point2D {
+            let points = segments[end.segment].points
+            let tipFirst = end.atStart ? points : points.reversed()
+            var travelled = 0.0, inner = tipFirst[tipFirst.count - 1]
+            for k in tipFirst.indices.dropFirst() {
+                travelled += hypot(tipFirst[k].x - tipFirst[k - 1].x, tipFirst[k].y - tipFirst[k - 1].y)
+                if travelled >= junctionChordReach { inner = tipFirst[k]; break }
+            }
+            return unit(tipFirst[0].x - inner.x, tipFirst[0].y - inner.y) ?? Point2D(x: 0, y: 0)
+        }
         func nodeKind(_ end: End) -> CenterlineNode.Kind? {
             let id = end.atStart ? segments[end.segment].startNode : segments[end.segment].endNode
             return graph.nodes.first { $0.id == id }?.kind ?? (graph.nodes.indices.contains(id) ? graph.nodes[id].kind : nil)
@@ -141,18 +156,31 @@ enum VesselPathBuilder {
                 if nodeKind(end) == .junction { endsAtNode[nodeId(end), default: []].append(end) }
             }
         }
+        // A spur: a segment shorter than `minimumBranchLength` whose other end is free
+        // (skeleton noise at a tight lesion, where the mask is a ragged blob). Its direction
+        // over a few px points anywhere, so it is paired only where no proper segment is.
+        func isSpur(_ end: End) -> Bool {
+            segments[end.segment].length < minimumBranchLength
+                && nodeKind(End(segment: end.segment, atStart: !end.atStart)) != .junction
+        }
         for node in endsAtNode.keys.sorted() {
             guard let ends = endsAtNode[node], ends.count >= 2 else { continue }
-            var candidates: [(Double, End, End)] = []
+            var candidates: [(spurs: Int, dot: Double, a: End, b: End)] = []
             for a in 0..<ends.count {
                 for b in (a + 1)..<ends.count where ends[a].segment != ends[b].segment {
                     let da = outward(ends[a]), db = outward(ends[b])
-                    let dot = da.x * db.x + da.y * db.y
-                    if dot < junctionPairingCosine { candidates.append((dot, ends[a], ends[b])) }
+                    let ca = chordOutward(ends[a]), cb = chordOutward(ends[b])
+                    let dot = min(da.x * db.x + da.y * db.y, ca.x * cb.x + ca.y * cb.y)
+                    if dot < junctionPairingCosine {
+                        candidates.append(((isSpur(ends[a]) ? 1 : 0) + (isSpur(ends[b]) ? 1 : 0), dot, ends[a], ends[b]))
+                    }
                 }
             }
-            candidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
-            for (_, a, b) in candidates where partner[a] == nil && partner[b] == nil {
+            candidates.sort {
+                if $0.spurs != $1.spurs { return $0.spurs < $1.spurs }
+                return $0.dot != $1.dot ? $0.dot < $1.dot : ($0.a.segment, $0.b.segment) < ($1.a.segment, $1.b.segment)
+            }
+            for (_, _, a, b) in candidates where partner[a] == nil && partner[b] == nil {
                 partner[a] = b; partner[b] = a
             }
         }
