@@ -261,8 +261,9 @@ public struct VesselAnalyzer: Sendable {
     /// side by side until they merge (seed 5029: a false 81 %). Each of these outranked the
     /// true lesion. Radii are the paths' typical radii (median over informative blocks, else
     /// over all blocks); paths without one, and faint structures that are not searched for
-    /// lesions (`QCAParameters.minimumRelativeContrast`: a segmented bone edge on study seed
-    /// 4113, whose ragged end touched the main vessel next to its lesion), are skipped.
+    /// lesions either (`QCAParameters.minimumRelativeContrast`: not vessels), are skipped. A
+    /// segmented structure with a vessel's contrast still counts: on study seed 4113 a 50 px
+    /// piece of a bone edge touches the main vessel 30 px above its lesion and hides it.
     func markingContacts(_ prepared: [PreparedPath], estimate: ImagingEstimate) -> [PreparedPath] {
         let sigma = estimate.psfSigma
         let radii = prepared.map { path -> Double in

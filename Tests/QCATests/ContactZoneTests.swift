@@ -70,25 +70,30 @@ final class ContactZoneTests: XCTestCase {
         return analyzer.measure(analyzer.prepareVessels(paths)).measurements
     }
 
-    func testCrossingVesselStoppingAtTheWallMarksAZone() {
-        // A vertical vessel down to the main one; its path (skeleton) stops 9 px short of the
-        // main centerline, about at the wall, and does not cross it.
-        let vertical = Tube(start: Point2D(x: 100, y: -10), end: Point2D(x: 100, y: 60), radius: 4)
-        let path = VesselPath(id: 1, points: Self.line(from: Point2D(x: 100, y: 0), to: Point2D(x: 100, y: 51)),
+    /// A vertical vessel of radius 4 px from above the image down to y = `vesselEnd`, its
+    /// path (skeleton) down to y = `pathEnd`: whether the main vessel is zoned where the
+    /// vertical one meets it (x = 100) and far from it (x = 40).
+    func verticalVessel(vesselEnd: Double, pathEnd: Double) -> (atIt: Bool?, away: Bool?) {
+        let vertical = Tube(start: Point2D(x: 100, y: -10), end: Point2D(x: 100, y: vesselEnd), radius: 4)
+        let path = VesselPath(id: 1, points: Self.line(from: Point2D(x: 100, y: 0), to: Point2D(x: 100, y: pathEnd)),
                               startKind: .endpoint, endKind: .endpoint)
         let measured = measure([Self.main, vertical], [Self.mainPath, path])
-        XCTAssertEqual(zone(measured, id: 0, at: Point2D(x: 100, y: 60)), true)
-        XCTAssertEqual(zone(measured, id: 0, at: Point2D(x: 40, y: 60)), false)
+        return (zone(measured, id: 0, at: Point2D(x: 100, y: 60)), zone(measured, id: 0, at: Point2D(x: 40, y: 60)))
+    }
+
+    func testCrossingVesselStoppingAtTheWallMarksAZone() {
+        // The vertical vessel reaches the main one; its path stops 9 px short of the main
+        // centerline, about at the wall, and does not cross it.
+        let touching = verticalVessel(vesselEnd: 60, pathEnd: 51)
+        XCTAssertEqual(touching.atIt, true)
+        XCTAssertEqual(touching.away, false)
     }
 
     func testVesselEndingClearOfTheOtherMarksNothing() {
         // The vertical vessel ends 30 px above the main one: no contact, no zone.
-        let vertical = Tube(start: Point2D(x: 100, y: -10), end: Point2D(x: 100, y: 30), radius: 4)
-        let path = VesselPath(id: 1, points: Self.line(from: Point2D(x: 100, y: 0), to: Point2D(x: 100, y: 30)),
-                              startKind: .endpoint, endKind: .endpoint)
-        let measured = measure([Self.main, vertical], [Self.mainPath, path])
-        XCTAssertEqual(zone(measured, id: 0, at: Point2D(x: 100, y: 60)), false)
-        XCTAssertEqual(zone(measured, id: 0, at: Point2D(x: 40, y: 60)), false)
+        let apart = verticalVessel(vesselEnd: 30, pathEnd: 30)
+        XCTAssertEqual(apart.atIt, false)
+        XCTAssertEqual(apart.away, false)
     }
 
     /// A branch leaving the main vessel at (50, 60) at 12 degrees: 60 px on it is still within
