@@ -9,8 +9,14 @@ import VesselCore
 /// nothing changes. A branch joined to its parent at a skeleton junction leaves the parent
 /// to that junction's zone, but is itself zoned where it runs beside the parent.
 final class ContactZoneTests: XCTestCase {
-    /// A straight tube of `radius` px from `start` to `end` (rounded ends).
-    struct Tube { var start: Point2D; var end: Point2D; var radius: Double }
+    /// A straight tube of `radius` px from `start` to `end` (rounded ends); `contrast` scales
+    /// its attenuation.
+    struct Tube {
+        var start: Point2D, end: Point2D, radius: Double, contrast = 1.0
+        init(start: Point2D, end: Point2D, radius: Double, contrast: Double = 1) {
+            self.start = start; self.end = end; self.radius = radius; self.contrast = contrast
+        }
+    }
 
     /// Chord (px) through `tube` along the beam at (x, y).
     static func chord(_ tube: Tube, x: Double, y: Double) -> Double {
@@ -32,7 +38,7 @@ final class ContactZoneTests: XCTestCase {
                 for sy in 0..<4 {
                     for sx in 0..<4 {
                         let px = Double(x) + (Double(sx) + 0.5) / 4 - 0.5, py = Double(y) + (Double(sy) + 0.5) / 4 - 0.5
-                        transmission += exp(-0.04 * tubes.reduce(0.0) { $0 + chord($1, x: px, y: py) }) / 16
+                        transmission += exp(-0.04 * tubes.reduce(0.0) { $0 + $1.contrast * chord($1, x: px, y: py) }) / 16
                     }
                 }
                 clean[x: x, y: y] = Float(2000 * transmission)
@@ -114,5 +120,22 @@ final class ContactZoneTests: XCTestCase {
         XCTAssertEqual(zone(measured, id: 0, at: Point2D(x: along.x, y: 60)), false)
         XCTAssertEqual(zone(measured, id: 1, at: along), true)
         XCTAssertEqual(zone(measured, id: 1, at: Point2D(x: junction.x + 140 * cos(angle), y: junction.y + 140 * sin(angle))), false)
+    }
+
+    /// A structure at a fifth of a vessel's contrast joined to the main vessel at a skeleton
+    /// junction (study seed 5120: a background "branch" whose junction zone hid a 63 %
+    /// lesion) makes no junction zone there; the same branch at full contrast does.
+    func testFaintStructureMakesNoJunctionZone() {
+        let junction = Point2D(x: 100, y: 60)
+        let tip = Point2D(x: 100, y: 5)
+        var main = Self.mainPath
+        main.interiorJunctions = [junction]
+        let path = VesselPath(id: 1, points: Self.line(from: junction, to: tip), startKind: .junction, endKind: .endpoint)
+        for (contrast, zoned) in [(0.2, false), (1.0, true)] {
+            let branch = Tube(start: junction, end: tip, radius: 4, contrast: contrast)
+            let measured = measure([Self.main, branch], [main, path])
+            XCTAssertEqual(zone(measured, id: 0, at: junction), zoned, "contrast \(contrast)")
+            XCTAssertEqual(zone(measured, id: 0, at: Point2D(x: 40, y: 60)), false)
+        }
     }
 }
