@@ -8,8 +8,9 @@ import VesselCore
 /// stenosis can break the segmentation (the lumen nearly vanishes), so measuring raw segments
 /// would put lesions in the excluded end zones. Paths therefore:
 /// 1. continue straight through junctions: at each junction the incident segment ends are
-///    paired greedily by collinearity (angle between their outward directions > 140 degrees),
-///    so a vessel runs through its side branches and crossings;
+///    paired greedily by collinearity (angle between their outward directions > 140 degrees,
+///    over 10 px or over 24 px of arc), spurs last, so a vessel runs through its side
+///    branches and crossings;
 /// 2. bridge gaps: two free ends facing each other (within `maximumGap` px, directions
 ///    within 35 degrees of the joining line) are joined by the minimal-cost path through the
 ///    vesselness between them.
@@ -73,15 +74,15 @@ enum VesselPathBuilder {
     static let routeSearchMargin = 20
 
     /// Unit direction pointing out of a polyline at its first point (the tip), from the point
-    /// `directionReach` px of arc inside (or the last point of a shorter polyline); nil when
-    /// the two coincide.
-    static func tipDirection(_ tipFirst: [Point2D]) -> Point2D? {
+    /// `reach` px of arc inside (or the last point of a shorter polyline); nil when the two
+    /// coincide.
+    static func tipDirection(_ tipFirst: [Point2D], reach: Double = directionReach) -> Point2D? {
         guard let tip = tipFirst.first else { return nil }
         var inner = tipFirst[tipFirst.count - 1]
         var travelled = 0.0
         for k in tipFirst.indices.dropFirst() {
             travelled += hypot(tipFirst[k].x - tipFirst[k - 1].x, tipFirst[k].y - tipFirst[k - 1].y)
-            if travelled >= directionReach { inner = tipFirst[k]; break }
+            if travelled >= reach { inner = tipFirst[k]; break }
         }
         return unit(tip.x - inner.x, tip.y - inner.y)
     }
@@ -126,18 +127,11 @@ enum VesselPathBuilder {
             let points = segments[end.segment].points
             return tipDirection(end.atStart ? points : points.reversed()) ?? Point2D(x: 0, y: 0)
         }
-        /// Unit direction of the chord from the point `junctionChordReach` px of arc inside (or
-        /// the far end of a shorter segment) to this end: at a tight lesion the skeleton curls
-        /// over its last few px, which turns the tip direction but hardly the chord.
+        /// The same over `junctionChordReach` px: at a tight lesion the skeleton curls over its
+        /// last few px, which turns the tip direction but hardly this chord.
         func chordOutward(_ end: End) -> Point2D {
             let points = segments[end.segment].points
-            let tipFirst = end.atStart ? points : points.reversed()
-            var travelled = 0.0, inner = tipFirst[tipFirst.count - 1]
-            for k in tipFirst.indices.dropFirst() {
-                travelled += hypot(tipFirst[k].x - tipFirst[k - 1].x, tipFirst[k].y - tipFirst[k - 1].y)
-                if travelled >= junctionChordReach { inner = tipFirst[k]; break }
-            }
-            return unit(tipFirst[0].x - inner.x, tipFirst[0].y - inner.y) ?? Point2D(x: 0, y: 0)
+            return tipDirection(end.atStart ? points : points.reversed(), reach: junctionChordReach) ?? Point2D(x: 0, y: 0)
         }
         func nodeKind(_ end: End) -> CenterlineNode.Kind? {
             let id = end.atStart ? segments[end.segment].startNode : segments[end.segment].endNode
