@@ -271,6 +271,7 @@ public enum SingleFileAnalysis {
         // ANGIO_NO_HIDDEN=1 (developer aid, for before/after comparisons) turns this off.
         var vessels = analyzer.prepareVessels(paths)
         var debugNotes: [String] = []
+        let debugDirectory = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"]
         if parameters.findHiddenEdges, !paths.isEmpty, ProcessInfo.processInfo.environment["ANGIO_NO_HIDDEN"] == nil {
             let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma)
             func analyzerModelling(_ edges: [HiddenEdge]) -> VesselAnalyzer {
@@ -329,12 +330,11 @@ public enum SingleFileAnalysis {
             estimate = result.estimate
             // Developer aid: ANGIO_DEBUG_MEASUREMENTS=DIR also traces every lesion candidate.
             var traceLines: [String] = []
-            let tracing = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"]
             lesions = LesionFinder.findLesions(in: measurements, parameters: parameters, maxCount: options.maxLesions,
-                                               trace: tracing == nil ? nil : { traceLines.append($0) })
-            if let tracing {
+                                               trace: debugDirectory == nil ? nil : { traceLines.append($0) })
+            if let debugDirectory {
                 try? (traceLines.joined(separator: "\n") + "\n").write(
-                    toFile: (tracing as NSString).appendingPathComponent("\(fileName).lesions.txt"), atomically: true, encoding: .utf8)
+                    toFile: (debugDirectory as NSString).appendingPathComponent("\(fileName).lesions.txt"), atomically: true, encoding: .utf8)
             }
             if paths.isEmpty { warnings.append("no vessel segment long enough to measure was found") }
         }
@@ -358,48 +358,54 @@ public enum SingleFileAnalysis {
         }
         let calibration = CalibrationResolver.resolve(inputs)
         warnings.append(contentsOf: calibration.warnings)
-        // Developer aid: ANGIO_DEBUG_MEASUREMENTS=DIR writes every measured path's diameter
-        // function as CSV (DIR/<file>.m<index>.csv) for inspection; never used by the product.
-        if let directory = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"] {
-            for (index, m) in measurements.enumerated() {
-                var text = "i,x,y,arc,raw,diameter,reference,uncertainty,valid,reason,junction,psf\n"
-                for i in m.diameter.indices {
-                    let fields: [String] = [
-                        "\(i)", String(format: "%.2f", m.centerline[i].x), String(format: "%.2f", m.centerline[i].y),
-                        String(format: "%.2f", m.arcLength[i]), String(format: "%.3f", m.rawDiameter[i]),
-                        String(format: "%.3f", m.diameter[i]),
-                        String(format: "%.3f", m.referenceDiameter.indices.contains(i) ? m.referenceDiameter[i] : .nan),
-                        String(format: "%.3f", m.diameterUncertainty.indices.contains(i) ? m.diameterUncertainty[i] : .nan),
-                        m.valid[i] ? "1" : "0",
-                        "\(m.rejectionReasons.indices.contains(i) ? m.rejectionReasons[i] : 0)",
-                        (m.junctionZone.indices.contains(i) && m.junctionZone[i]) ? "1" : "0",
-                        String(format: "%.3f", m.psfSigma)]
-                    text += fields.joined(separator: ",") + (m.measurableRange.contains(i) ? "" : ",outside") + "\n"
-                }
-                let file = (directory as NSString).appendingPathComponent("\(fileName).m\(index).csv")
-                try? text.write(toFile: file, atomically: true, encoding: .utf8)
-            }
-            // The skeleton graph and the paths built from it.
-            var graphText = "segment,length,startNode,startKind,endNode,endKind,x0,y0,x1,y1\n"
-            for s in graph.segments {
-                func kind(_ id: Int) -> String { graph.nodes.first { $0.id == id }?.kind.rawValue ?? "?" }
-                let a = s.points.first ?? Point2D(x: 0, y: 0), b = s.points.last ?? a
-                graphText += "\(s.id),\(String(format: "%.1f", s.length)),\(s.startNode),\(kind(s.startNode)),\(s.endNode),\(kind(s.endNode)),"
-                    + String(format: "%.1f,%.1f,%.1f,%.1f", a.x, a.y, b.x, b.y) + "\n"
-            }
-            for p in paths {
-                let a = p.points.first ?? Point2D(x: 0, y: 0), b = p.points.last ?? a
-                graphText += "path \(p.id) \(p.startKind) -> \(p.endKind) " + String(format: "(%.1f,%.1f) -> (%.1f,%.1f)", a.x, a.y, b.x, b.y)
-                    + " junctions " + p.interiorJunctions.map { String(format: "(%.1f,%.1f)", $0.x, $0.y) }.joined(separator: " ") + "\n"
-            }
-            graphText += debugNotes.map { $0 + "\n" }.joined()
-            graphText += "psf sigma \(estimate.psfSigma)\n"
-            try? graphText.write(toFile: (directory as NSString).appendingPathComponent("\(fileName).graph.txt"),
-                                 atomically: true, encoding: .utf8)
+        if let directory = debugDirectory {
+            writeDebugFiles(directory: directory, fileName: fileName, measurements: measurements, graph: graph,
+                            paths: paths, notes: debugNotes + ["psf sigma \(estimate.psfSigma)"])
         }
         return ImageAnalysis(measurements: measurements, lesions: lesions, calibration: calibration,
                              mask: segmentation.mask, centerlines: graph, warnings: warnings,
                              psfSigma: estimate.psfSigma, vesselnessSeconds: vesselnessSeconds, measureSeconds: clock.lap())
+    }
+
+    /// Developer aid (`ANGIO_DEBUG_MEASUREMENTS=DIR`, never used by the product): every measured
+    /// path's diameter function as CSV (DIR/<file>.m<index>.csv), and the skeleton graph, the
+    /// paths built from it and `notes` (hidden edges, PSF) as DIR/<file>.graph.txt.
+    static func writeDebugFiles(directory: String, fileName: String, measurements: [VesselMeasurement],
+                                graph: CenterlineGraph, paths: [VesselPath], notes: [String]) {
+        for (index, m) in measurements.enumerated() {
+            var text = "i,x,y,arc,raw,diameter,reference,uncertainty,valid,reason,junction,psf\n"
+            for i in m.diameter.indices {
+                let fields: [String] = [
+                    "\(i)", String(format: "%.2f", m.centerline[i].x), String(format: "%.2f", m.centerline[i].y),
+                    String(format: "%.2f", m.arcLength[i]), String(format: "%.3f", m.rawDiameter[i]),
+                    String(format: "%.3f", m.diameter[i]),
+                    String(format: "%.3f", m.referenceDiameter.indices.contains(i) ? m.referenceDiameter[i] : .nan),
+                    String(format: "%.3f", m.diameterUncertainty.indices.contains(i) ? m.diameterUncertainty[i] : .nan),
+                    m.valid[i] ? "1" : "0",
+                    "\(m.rejectionReasons.indices.contains(i) ? m.rejectionReasons[i] : 0)",
+                    (m.junctionZone.indices.contains(i) && m.junctionZone[i]) ? "1" : "0",
+                    String(format: "%.3f", m.psfSigma)]
+                text += fields.joined(separator: ",") + (m.measurableRange.contains(i) ? "" : ",outside") + "\n"
+            }
+            let file = (directory as NSString).appendingPathComponent("\(fileName).m\(index).csv")
+            try? text.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        // The skeleton graph and the paths built from it.
+        var graphText = "segment,length,startNode,startKind,endNode,endKind,x0,y0,x1,y1\n"
+        for s in graph.segments {
+            func kind(_ id: Int) -> String { graph.nodes.first { $0.id == id }?.kind.rawValue ?? "?" }
+            let a = s.points.first ?? Point2D(x: 0, y: 0), b = s.points.last ?? a
+            graphText += "\(s.id),\(String(format: "%.1f", s.length)),\(s.startNode),\(kind(s.startNode)),\(s.endNode),\(kind(s.endNode)),"
+                + String(format: "%.1f,%.1f,%.1f,%.1f", a.x, a.y, b.x, b.y) + "\n"
+        }
+        for p in paths {
+            let a = p.points.first ?? Point2D(x: 0, y: 0), b = p.points.last ?? a
+            graphText += "path \(p.id) \(p.startKind) -> \(p.endKind) " + String(format: "(%.1f,%.1f) -> (%.1f,%.1f)", a.x, a.y, b.x, b.y)
+                + " junctions " + p.interiorJunctions.map { String(format: "(%.1f,%.1f)", $0.x, $0.y) }.joined(separator: " ") + "\n"
+        }
+        graphText += notes.map { $0 + "\n" }.joined()
+        try? graphText.write(toFile: (directory as NSString).appendingPathComponent("\(fileName).graph.txt"),
+                             atomically: true, encoding: .utf8)
     }
 
     /// The minimal-cost path between the user's points. A tight or faint lesion has a high
