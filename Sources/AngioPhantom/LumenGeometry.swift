@@ -85,6 +85,14 @@ struct LumenProfile: Sendable {
             if value < bestValue { best = s; bestValue = value }
             s += step
         }
+        // A flat neck without taper has no single minimum: the whole neck is at the MLD, and
+        // its middle is the truth location (the scan's first minimum would be the neck's
+        // proximal end, 1.3 mm from the middle of an 8 mm lesion's neck).
+        let tolerance = 1e-9 * max(bestValue, 1e-12)
+        var plateauEnd = best
+        s = best
+        while s + step <= upper, diameterMm(at: s + step) <= bestValue + tolerance { s += step; plateauEnd = s }
+        if plateauEnd > best + step { return (best + plateauEnd) / 2 }
         var a = max(lower, best - step), b = min(upper, best + step)
         let ratio = (5.0.squareRoot() - 1) / 2
         for _ in 0..<80 {

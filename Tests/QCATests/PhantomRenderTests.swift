@@ -167,6 +167,9 @@ final class PhantomRenderTests: XCTestCase {
         for index in neck { XCTAssertEqual(vessel.diameterMm[index], 0.9, accuracy: 1e-5) }
         let shoulder = vessel.arcLengthPx.indices.filter { abs(vessel.arcLengthPx[$0] - centre) > neckHalf + 2 && abs(vessel.arcLengthPx[$0] - centre) < 3 * neckHalf - 2 }
         for index in shoulder { XCTAssertGreaterThan(vessel.diameterMm[index], 0.9 + 1e-4) }
+        // Every point of the neck is at the MLD: the truth location is the neck's middle, not
+        // its proximal end (which the first minimum of a scan would be).
+        XCTAssertEqual(lesion.mldArcLengthPx, centre, accuracy: 0.1)
     }
 
     func testTaperedStenosisTruthIsTheMinimumOfTheRenderedGeometry() throws {
