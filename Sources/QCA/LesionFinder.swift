@@ -406,16 +406,18 @@ public enum LesionFinder {
 
     /// Narrowest flat bottom (radius in PSF sigmas) measured as a plateau: below, the raw
     /// radii carry the narrow-lumen noise bias (section 4 of docs/qca.md), which the short
-    /// window's low minimum offsets.
-    static let plateauMinimumRadiusInSigmas = 2.0
+    /// window's low minimum offsets. A 0.75 mm bottom (4.7 px) reads about 2.2 sigmas at the
+    /// smoothed minimum, so 2 missed some 70 % flat necks on 2.5 mm vessels.
+    static let plateauMinimumRadiusInSigmas = 1.5
     /// Shortest flat bottom (half-length, px of arc) measured as a plateau.
     static let minimumPlateauHalfLength = 6.0
     /// How much better (in noise variances per independent strip) the flat-bottomed template
     /// must fit than the cosine one for a narrowing to count as flat-bottomed. Flat-neck
-    /// phantoms (8 mm, 4000 photons/pixel) score 110–180; the only cosine lesions of the six
-    /// 120-phantom studies above 9 scored 9.7 and 11.5 (study seeds 4041 and 5115, where the
-    /// background makes the bottom of a cosine lesion read flat), hence 25.
-    static let plateauTestLimit = 25.0
+    /// phantoms (8 mm, 4000 photons/pixel) score 110–180 at 2.5 mm and 24–33 at 1.5 mm; the
+    /// only cosine lesions of the six 120-phantom studies above 9 scored 9.7 and 11.5 (study
+    /// seeds 4041 and 5115, where the background makes the bottom of a cosine lesion read
+    /// flat), hence 20.
+    static let plateauTestLimit = 20.0
 
     /// A narrowing with a flat bottom (a uniform narrow segment: a long diffuse lesion, the
     /// cylindrical stenosis of a lumen phantom) has no single narrowest point: every profile

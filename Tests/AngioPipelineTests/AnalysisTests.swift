@@ -238,6 +238,29 @@ final class AnalysisTests: XCTestCase {
         }
     }
 
+    /// Flat-neck lesions (`LesionFinder.plateauMinimum`): the MLD is the mean over the neck,
+    /// placed at its middle. The smoothed minimum read these two 0.082 and 0.073 mm low and
+    /// placed them 1.0 and 0.5 mm from the middle (the deepest noise dip of the neck).
+    func testFlatNeckLesionIsMeasuredOverItsNeck() throws {
+        for (anatomy, seed) in [(PhantomAnatomy.coronary, UInt64(8)), (.peripheral, 9)] {
+            var scenario = PhantomScenario()
+            scenario.anatomy = anatomy
+            scenario.diameterMm = 2.5
+            scenario.stenosisPercent = 60
+            scenario.lesionShape = .flatNeck
+            let rendering = try PhantomGenerator.render(PhantomGenerator.spec(seed: seed, scenario: scenario), threads: 1)
+            let path = work.appendingPathComponent("flat-neck-\(seed).dcm").path
+            try PhantomWriter.write(rendering, to: path)
+            let record = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions(threads: 1)).record
+            let stenosis = try XCTUnwrap(rendering.truth.vessels.first?.stenosis)
+            let top = try XCTUnwrap(record.lesions.first, "seed \(seed)")
+            let mm = rendering.truth.trueMmPerPixel
+            XCTAssertLessThanOrEqual(hypot(top.location.x - stenosis.location.x, top.location.y - stenosis.location.y) * mm, 0.3, "seed \(seed)")
+            XCTAssertEqual(try XCTUnwrap(top.minimalLumenDiameter.mm), stenosis.mldMm, accuracy: 0.05, "seed \(seed)")
+            XCTAssertEqual(top.percentDiameterStenosis, stenosis.percentDiameterStenosis, accuracy: 2, "seed \(seed)")
+        }
+    }
+
     // MARK: accuracy on variants (DICOM round trip)
 
     /// Phantoms of the 120-run study with a straight bone edge next to the vessel: seed 5 (a
