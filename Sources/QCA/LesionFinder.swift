@@ -445,13 +445,16 @@ public enum LesionFinder {
             arc.append(m.arcLength[i]); diameter.append(m.rawDiameter[i]); reference.append(m.referenceDiameter[i])
         }
         guard arc.count >= 20 else { return nil }
+        // Narrowing weight w of the template at `distance` from its centre.
+        func weight(_ distance: Double, bottom: Double, shoulder: Double) -> Double {
+            distance <= bottom ? 1 : (distance < bottom + shoulder ? 0.5 * (1 + cos(Double.pi * (distance - bottom) / shoulder)) : 0)
+        }
         // Sum of squares of the best depth p for a template (centre, bottom a, shoulder b).
         func evaluate(centre: Double, bottom: Double, shoulder: Double) -> (sum: Double, depth: Double) {
             var weights = [Double](repeating: 0, count: arc.count)
             var numerator = 0.0, denominator = 0.0
             for k in arc.indices {
-                let distance = abs(arc[k] - centre)
-                let w = distance <= bottom ? 1 : (distance < bottom + shoulder ? 0.5 * (1 + cos(Double.pi * (distance - bottom) / shoulder)) : 0)
+                let w = weight(abs(arc[k] - centre), bottom: bottom, shoulder: shoulder)
                 weights[k] = w
                 let x = reference[k] * w
                 numerator += x * (reference[k] - diameter[k]); denominator += x * x
@@ -490,9 +493,7 @@ public enum LesionFinder {
         // `perStrip` samples per independent measurement.
         var residuals: [Double] = []
         for k in arc.indices {
-            let distance = abs(arc[k] - best.centre)
-            let w = distance <= best.bottom ? 1
-                : (distance < best.bottom + best.shoulder ? 0.5 * (1 + cos(Double.pi * (distance - best.bottom) / best.shoulder)) : 0)
+            let w = weight(abs(arc[k] - best.centre), bottom: best.bottom, shoulder: best.shoulder)
             residuals.append(diameter[k] - reference[k] * (1 - best.depth * w))
         }
         let noise = 1.4826 * (Statistics.median(residuals.map { abs($0) }) ?? 0)
