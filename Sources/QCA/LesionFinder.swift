@@ -468,26 +468,47 @@ public enum LesionFinder {
             }
             return (sum, depth)
         }
-        let centre0 = m.arcLength[fallback]
+        // The template's centre is searched about both the smoothed minimum and the middle of
+        // the boundary crossings: on a long flat bottom the noise puts the minimum anywhere.
+        let centre0 = m.arcLength[fallback], middle = (startArc + endArc) / 2
         let centreReach = 0.2 * boundaryLength
+        let shortestTotal = (0.3 * boundaryLength).rounded(), longestTotal = 0.9 * boundaryLength
         var best = (sum: Double.infinity, centre: centre0, bottom: 0.0, shoulder: 0.0, depth: 0.0)
-        var bestCosine = Double.infinity
-        var centre = centre0 - centreReach
-        while centre <= centre0 + centreReach {
-            var total = (0.3 * boundaryLength).rounded()
-            while total <= 0.9 * boundaryLength {
-                var bottom = 0.0
-                while bottom <= total - 2 {
-                    let fit = evaluate(centre: centre, bottom: bottom, shoulder: total - bottom)
-                    if fit.sum < best.sum { best = (fit.sum, centre, bottom, total - bottom, fit.depth) }
-                    if bottom == 0, fit.sum < bestCosine { bestCosine = fit.sum }
-                    bottom += 1
+        var bestCosine = (sum: Double.infinity, centre: centre0, total: shortestTotal)
+        // Templates on a grid (c, a + b, a); `cosineOnly` keeps a = 0.
+        func scan(centres: ClosedRange<Double>, totals: ClosedRange<Double>, bottoms: ClosedRange<Double>, step: Double, cosineOnly: Bool) {
+            var centre = centres.lowerBound
+            while centre <= centres.upperBound {
+                var total = max(totals.lowerBound, shortestTotal)
+                while total <= min(totals.upperBound, longestTotal) {
+                    var bottom = cosineOnly ? 0 : max(bottoms.lowerBound, 0)
+                    while bottom <= min(bottoms.upperBound, total - 2) {
+                        let fit = evaluate(centre: centre, bottom: bottom, shoulder: total - bottom)
+                        if fit.sum < best.sum { best = (fit.sum, centre, bottom, total - bottom, fit.depth) }
+                        if bottom == 0, fit.sum < bestCosine.sum { bestCosine = (fit.sum, centre, total) }
+                        if cosineOnly { break }
+                        bottom += step
+                    }
+                    total += step
                 }
-                total += 1
+                centre += step
             }
-            centre += 1
         }
-        guard best.bottom >= minimumPlateauHalfLength, best.sum.isFinite, bestCosine.isFinite else { return nil }
+        // 1 px steps up to an 80 px narrowing; longer ones (the search grows as L⁴: 0.17 s at
+        // 82 px) are scanned on a coarser grid, then on 1 px steps around the best template
+        // and the best cosine.
+        let step = max(1, (boundaryLength / 40).rounded(.down))
+        scan(centres: (min(centre0, middle) - centreReach)...(max(centre0, middle) + centreReach), totals: shortestTotal...longestTotal,
+             bottoms: 0...longestTotal, step: step, cosineOnly: false)
+        if step > 1 {
+            let coarse = best, coarseCosine = bestCosine
+            let total = coarse.bottom + coarse.shoulder
+            scan(centres: (coarse.centre - step)...(coarse.centre + step), totals: (total - step)...(total + step),
+                 bottoms: (coarse.bottom - step)...(coarse.bottom + step), step: 1, cosineOnly: false)
+            scan(centres: (coarseCosine.centre - step)...(coarseCosine.centre + step),
+                 totals: (coarseCosine.total - step)...(coarseCosine.total + step), bottoms: 0...0, step: 1, cosineOnly: true)
+        }
+        guard best.bottom >= minimumPlateauHalfLength, best.sum.isFinite, bestCosine.sum.isFinite else { return nil }
         // Noise of the raw diameters about the best template; strips overlap (a strip is
         // 2 `stripHalfLength` long, samples `sampleSpacing` apart), so the sums count
         // `perStrip` samples per independent measurement.
@@ -498,7 +519,7 @@ public enum LesionFinder {
         }
         let noise = 1.4826 * (Statistics.median(residuals.map { abs($0) }) ?? 0)
         let perStrip = max(1, 2 * parameters.stripHalfLength / max(parameters.sampleSpacing, 1e-6))
-        guard noise > 0, (bestCosine - best.sum) / (perStrip * noise * noise) > plateauTestLimit else { return nil }
+        guard noise > 0, (bestCosine.sum - best.sum) / (perStrip * noise * noise) > plateauTestLimit else { return nil }
         let inside = arc.indices.filter { abs(arc[$0] - best.centre) <= best.bottom - 1 }
         guard inside.count >= 8 else { return nil }
         let mean = inside.map { diameter[$0] }.reduce(0, +) / Double(inside.count)
