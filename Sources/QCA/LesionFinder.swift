@@ -219,6 +219,14 @@ public enum LesionFinder {
                 note(best, "not significant: \(String(format: "%.1f", lesion.percentDiameterStenosis)) %, length \(String(format: "%.1f", lesion.length)) px")
                 continue
             }
+            // Across a long gap bridge only a tight narrowing is a lesion: a vessel mildly
+            // narrowed does not lose its segmentation over 40+ px, two vessels joined by the
+            // bridge do (with a mild "narrowing" where their lumens differ).
+            if automatic, m.longBridgeZone.count == m.diameter.count, (lo...hi).contains(where: { m.longBridgeZone[$0] }),
+               lesion.percentDiameterStenosis < longBridgeMinimumPercent {
+                note(best, "across a long gap bridge and only \(String(format: "%.1f", lesion.percentDiameterStenosis)) %")
+                continue
+            }
             // The narrowing must stand out from the vessel's own diameter scatter.
             let depth = reference > 0 ? 1 - m.diameter[best] / reference : 0
             if automatic && depth < minimumDepthOverScatter * scatter.raw {
@@ -230,6 +238,9 @@ public enum LesionFinder {
         }
         return result
     }
+
+    /// Smallest percent diameter stenosis of a lesion across a long gap bridge (automatic mode).
+    static let longBridgeMinimumPercent = 70.0
 
     /// Fold-backs: a vessel is smooth on the scale of a few px, so the chord between the
     /// samples a half window of arc before and after a sample is close to the arc between

@@ -33,6 +33,8 @@ public struct VesselMeasurement: Sendable, Equatable {
     public var rejectionReasons: [Int] = []
     /// True near a junction the path runs through (excluded from lesion search and reference).
     public var junctionZone: [Bool] = []
+    /// Samples on a route bridging a long gap of the segmentation (`VesselPath.longBridges`).
+    public var longBridgeZone: [Bool] = []
     /// The path's own contrast (median attenuation of its informative blocks) over the image's;
     /// nil when the path has no informative block. See `QCAParameters.minimumRelativeContrast`.
     public var relativeContrast: Double? = nil

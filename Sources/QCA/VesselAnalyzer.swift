@@ -100,13 +100,17 @@ public struct VesselPath: Sendable {
     /// Junctions the path runs through (a side branch leaving, a crossing vessel): profiles
     /// near them hold the other vessel, so lesions are not searched there.
     public var interiorJunctions: [Point2D]
+    /// Routes bridging long gaps of the segmentation (beyond the ordinary gap bridge): only a
+    /// tight narrowing there is a lesion (`LesionFinder.longBridgeMinimumPercent`).
+    public var longBridges: [[Point2D]]
     public init(id: Int, points: [Point2D], startKind: PathEndKind, endKind: PathEndKind,
-                interiorJunctions: [Point2D] = []) {
+                interiorJunctions: [Point2D] = [], longBridges: [[Point2D]] = []) {
         self.id = id
         self.points = points
         self.startKind = startKind
         self.endKind = endKind
         self.interiorJunctions = interiorJunctions
+        self.longBridges = longBridges
     }
 }
 
@@ -969,6 +973,14 @@ public struct VesselAnalyzer: Sendable {
                 junctionZone[i] = path.path.interiorJunctions.contains { hypot($0.x - p.x, $0.y - p.y) < reach }
             }
         }
+        // Long-gap bridge zones: samples within 2 px of a long bridge's route.
+        var longBridgeZone = [Bool](repeating: false, count: count)
+        if !path.path.longBridges.isEmpty {
+            for i in 0..<count {
+                let p = sampled.points[i]
+                longBridgeZone[i] = path.path.longBridges.contains { bridge in bridge.contains { hypot($0.x - p.x, $0.y - p.y) < 2 } }
+            }
+        }
         let usable = zip(valid, junctionZone).map { $0 && !$1 }
         let reference = ReferenceDiameter.fit(arcLength: sampled.arcLength, diameter: diameter, valid: usable, range: range)
         var measurement = VesselMeasurement(segmentId: path.path.id, centerline: centerline, arcLength: sampled.arcLength,
@@ -981,6 +993,7 @@ public struct VesselAnalyzer: Sendable {
         measurement.profilePath = sampled.points
         measurement.rejectionReasons = reasons
         measurement.junctionZone = junctionZone
+        measurement.longBridgeZone = longBridgeZone
         return measurement
     }
 

@@ -132,6 +132,20 @@ final class ReferenceAndLesionTests: XCTestCase {
         XCTAssertLessThan(narrow, below - 0.1, "narrow \(narrow) px, just under 3 sigmas \(below) px")
     }
 
+    /// Across a route bridging a long gap of the segmentation only a tight narrowing is a
+    /// lesion (automatic mode): a 50 % one there is dropped, an 85 % one kept; segment mode
+    /// measures both.
+    func testOnlyATightNarrowingAcrossALongGapBridgeIsALesion() throws {
+        for (depth, expected) in [(0.5, false), (0.85, true)] {
+            var m = Self.measurement(Self.taperedWithLesion(depth: depth, lengthPx: 60, centre: 100))
+            m.longBridgeZone = m.arcLength.map { abs($0 - 100) < 20 }
+            XCTAssertEqual(!LesionFinder.findLesions(in: [m]).isEmpty, expected, "depth \(depth)")
+            XCTAssertEqual(try XCTUnwrap(LesionFinder.segmentLesions(m).first).percentDiameterStenosis, depth * 100, accuracy: 1)
+            m.longBridgeZone = []
+            XCTAssertFalse(LesionFinder.findLesions(in: [m]).isEmpty, "depth \(depth) without the bridge")
+        }
+    }
+
     /// A 16 px vessel with a flat-bottomed narrowing (bottom of half-length `bottom` px at
     /// 60 %, cosine shoulders of `shoulder` px) or, with `bottom` 0, a cosine one; samples 0.5 px
     /// apart, correlated noise of SD 0.5 px (3-sample moving sum), smoothed as the analyzer

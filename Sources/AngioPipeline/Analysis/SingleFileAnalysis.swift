@@ -264,7 +264,21 @@ public enum SingleFileAnalysis {
             costImage = made
             return made
         }
-        let paths = VesselPathBuilder.paths(from: graph, cost: cost, minimumLength: minimumSegmentLength)
+        // The exposed field without a `longBridgeFieldMargin` px rim (computed only when a
+        // long gap is to be bridged).
+        var fieldCore: BinaryMask??
+        func inFieldCore(_ p: Point2D) -> Bool {
+            if fieldCore == nil {
+                let field = ExposureField.detect(image)
+                fieldCore = .some(field.count < field.bits.count
+                                  ? Morphology.disc(field, radius: VesselPathBuilder.longBridgeFieldMargin, grow: false) : nil)
+            }
+            guard let core = fieldCore ?? nil else { return true }
+            let x = Int(p.x.rounded()), y = Int(p.y.rounded())
+            guard x >= 0, y >= 0, x < core.width, y < core.height else { return false }
+            return core.bits[y * core.width + x] != 0
+        }
+        let paths = VesselPathBuilder.paths(from: graph, cost: cost, minimumLength: minimumSegmentLength, inFieldCore: inFieldCore)
         // A straight background edge hidden under a vessel (a tibia cortex the artery runs
         // along) is found from the vessel's own profiles and modelled in the background; the
         // image is then normalised again (HiddenEdgeFinder, docs/qca.md section 2).
@@ -401,7 +415,10 @@ public enum SingleFileAnalysis {
         for p in paths {
             let a = p.points.first ?? Point2D(x: 0, y: 0), b = p.points.last ?? a
             graphText += "path \(p.id) \(p.startKind) -> \(p.endKind) " + String(format: "(%.1f,%.1f) -> (%.1f,%.1f)", a.x, a.y, b.x, b.y)
-                + " junctions " + p.interiorJunctions.map { String(format: "(%.1f,%.1f)", $0.x, $0.y) }.joined(separator: " ") + "\n"
+                + " junctions " + p.interiorJunctions.map { String(format: "(%.1f,%.1f)", $0.x, $0.y) }.joined(separator: " ")
+                + (p.longBridges.isEmpty ? "" : " long bridges " + p.longBridges.map { bridge in
+                    let s = bridge.first ?? a, e = bridge.last ?? a
+                    return String(format: "(%.1f,%.1f)-(%.1f,%.1f)", s.x, s.y, e.x, e.y) }.joined(separator: " ")) + "\n"
         }
         graphText += notes.map { $0 + "\n" }.joined()
         try? graphText.write(toFile: (directory as NSString).appendingPathComponent("\(fileName).graph.txt"),

@@ -38,6 +38,11 @@ enum VesselPathBuilder {
     static let bodyReach = 24.0
     static let maximumCurledGap = 24.0
     static let curledGapAlignmentCosine = cos(45.0 * Double.pi / 180)
+    /// Long gaps (between trimmed tips, px) and the alignment they need (step 2c of `paths`).
+    static let maximumLongGap = 96.0
+    static let longGapAlignmentCosine = cos(30.0 * Double.pi / 180)
+    /// Rim (px) of the exposed field along which no long gap is bridged.
+    static let longBridgeFieldMargin = 40.0
 
     /// The tip of a polyline (tip first) without its last `tipTrim` px, and the outward
     /// direction of the body behind it (from `bodyReach` to `tipTrim` px inside): the
@@ -112,7 +117,10 @@ enum VesselPathBuilder {
         return Array(route.dropFirst())
     }
 
-    static func paths(from graph: CenterlineGraph, cost: () -> GrayImage, minimumLength: Double) -> [VesselPath] {
+    /// `inFieldCore(p)`: whether p lies well inside the exposed field (long-gap bridges may
+    /// not run elsewhere); nil: everywhere.
+    static func paths(from graph: CenterlineGraph, cost: () -> GrayImage, minimumLength: Double,
+                      inFieldCore: ((Point2D) -> Bool)? = nil) -> [VesselPath] {
         let segments = graph.segments.filter { $0.points.count >= 2 }
         guard !segments.isEmpty else { return [] }
         var indexOfSegment: [Int: Int] = [:]
@@ -246,6 +254,44 @@ enum VesselPathBuilder {
             trimmed[b] = tb.dropped
         }
 
+        // 2c. Long gaps (session 16): a long tight lesion (85 % over several mm) loses its
+        // whole neck in the segmentation, and the two pieces end 45–85 px apart, their bodies
+        // facing each other. Joined by the minimal-cost route between the trimmed tips when
+        // the bodies face each other and the joining line within 30 degrees and the route
+        // does not detour; only a tight narrowing across such a bridge is a lesion (the
+        // lesion finder checks), since two vessels lined up across the background would
+        // otherwise make a mild one. Not along the rim of the exposed field: pieces of the
+        // rim's ridge line up there (a circular field on a cerebral frame, WG04 near-lossless,
+        // was bridged over 90 and 95 px).
+        var longBridge: Set<End> = []
+        var longCandidates: [(Double, End, End)] = []
+        let stillFree = unpaired.filter { partner[$0] == nil }
+        for a in 0..<stillFree.count {
+            for b in (a + 1)..<stillFree.count where stillFree[a].segment != stillFree[b].segment {
+                guard let ta = tips[stillFree[a]], let tb = tips[stillFree[b]] else { continue }
+                let distance = hypot(tb.point.x - ta.point.x, tb.point.y - ta.point.y)
+                guard distance > 0, distance <= maximumLongGap else { continue }
+                let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
+                guard ta.outward.x * tb.outward.x + ta.outward.y * tb.outward.y <= -longGapAlignmentCosine,
+                      ta.outward.x * ux + ta.outward.y * uy >= longGapAlignmentCosine,
+                      -(tb.outward.x * ux + tb.outward.y * uy) >= longGapAlignmentCosine else { continue }
+                longCandidates.append((distance, stillFree[a], stillFree[b]))
+            }
+        }
+        longCandidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
+        for (distance, a, b) in longCandidates where partner[a] == nil && partner[b] == nil {
+            guard let ta = tips[a], let tb = tips[b],
+                  let route = MinimalPath.find(cost: cost(), from: ta.point, to: tb.point, margin: routeSearchMargin),
+                  route.count >= 2, polylineLength(route) <= extensionMaximumDetour * distance,
+                  inFieldCore.map({ inside in route.allSatisfy(inside) }) ?? true else { continue }
+            partner[a] = b; partner[b] = a
+            bridges[a] = route
+            bridges[b] = route.reversed()
+            trimmed[a] = ta.dropped
+            trimmed[b] = tb.dropped
+            longBridge.insert(a); longBridge.insert(b)
+        }
+
         // A junction whose other segments are all short spurs (skeleton noise, often at a
         // tight stenosis) does not disturb the profiles: no junction zone there.
         func hasRealBranch(at node: Int, besides: Set<Int>) -> Bool {
@@ -268,6 +314,7 @@ enum VesselPathBuilder {
             var points: [Point2D] = []
             var ids: [Int] = []
             var junctions: [Point2D] = []
+            var longRoutes: [[Point2D]] = []
             var entry = first
             let startKind = kind(first)
             var endKind = PathEndKind.endpoint
@@ -286,6 +333,7 @@ enum VesselPathBuilder {
                 if let bridge = bridges[exit] {
                     if let dropped = trimmed[exit] { points.removeLast(min(dropped, points.count - 1)) }
                     points.append(contentsOf: bridge.dropFirst())
+                    if longBridge.contains(exit) { longRoutes.append(bridge) }
                 }
                 else if hasRealBranch(at: nodeId(exit), besides: [exit.segment, next.segment]) {
                     junctions.append(position(exit))
@@ -304,7 +352,7 @@ enum VesselPathBuilder {
             let length = polylineLength(points)
             guard length >= minimumLength, let id = ids.min() else { continue }
             result.append(VesselPath(id: id, points: points, startKind: startKind, endKind: endKind,
-                                     interiorJunctions: junctions))
+                                     interiorJunctions: junctions, longBridges: longRoutes))
         }
         return markBranchOrigins(mergeOverlappingEnds(result.sorted { $0.id < $1.id }))
     }
@@ -405,7 +453,8 @@ enum VesselPathBuilder {
                             let endKind = fromStart ? b.endKind : b.startKind
                             let combined = VesselPath(id: min(a.id, b.id), points: first + second[(join + 1)...],
                                                       startKind: startKind, endKind: endKind,
-                                                      interiorJunctions: a.interiorJunctions + b.interiorJunctions)
+                                                      interiorJunctions: a.interiorJunctions + b.interiorJunctions,
+                                                      longBridges: a.longBridges + b.longBridges)
                             paths = paths.enumerated().filter { $0.offset != i && $0.offset != j }.map(\.element) + [combined]
                             paths.sort { $0.id < $1.id }
                             merged = true
