@@ -13,7 +13,11 @@ import VesselCore
 ///    branches and crossings;
 /// 2. bridge gaps: two free ends facing each other (within `maximumGap` px, directions
 ///    within 35 degrees of the joining line) are joined by the minimal-cost path through the
-///    vesselness between them.
+///    vesselness between them; ends whose tips curl are judged on their bodies (up to 56 px),
+///    and long gaps (up to 96 px, a long tight lesion's lost neck) are bridged too, marked on
+///    the path (`VesselPath.longBridges`) for the lesion finder;
+/// 3. join where one piece's look-ahead runs along or up to the next piece
+///    (`mergeOverlappingEnds`).
 /// Each segment belongs to exactly one path; unpaired ends keep their kind (junction or
 /// endpoint) for the end-zone exclusion.
 enum VesselPathBuilder {
@@ -222,37 +226,51 @@ enum VesselPathBuilder {
         // tips pointing sideways): judged on the body directions behind the trimmed tips,
         // which must face each other and the joining line; the bridge then replaces the tips.
         var trimmed: [End: Int] = [:]
-        var curledCandidates: [(Double, End, End)] = []
         let unpaired = freeEnds.filter { partner[$0] == nil }
         var tips: [End: (dropped: Int, point: Point2D, outward: Point2D)] = [:]
         for end in unpaired {
             let points = segments[end.segment].points
             tips[end] = trimmedTip(end.atStart ? points : points.reversed())
         }
-        for a in 0..<unpaired.count {
-            for b in (a + 1)..<unpaired.count where unpaired[a].segment != unpaired[b].segment {
-                guard let ta = tips[unpaired[a]], let tb = tips[unpaired[b]] else { continue }
-                let distance = hypot(tb.point.x - ta.point.x, tb.point.y - ta.point.y)
-                guard distance > 0, distance <= maximumGap + 2 * tipTrim else { continue }
-                let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
-                let alignment = distance <= maximumCurledGap ? curledGapAlignmentCosine : gapAlignmentCosine
-                guard ta.outward.x * tb.outward.x + ta.outward.y * tb.outward.y <= -gapAlignmentCosine,
-                      ta.outward.x * ux + ta.outward.y * uy >= alignment,
-                      -(tb.outward.x * ux + tb.outward.y * uy) >= alignment else { continue }
-                curledCandidates.append((distance, unpaired[a], unpaired[b]))
+        // Joins still-unpaired ends whose trimmed tips lie within `maximumDistance`, whose
+        // bodies face each other (cosine at most −`bodiesCosine`) and each leave the joining
+        // line by an angle of cosine at least `lineCosine(distance)`, nearest pairs first, by
+        // the minimal-cost route between the trimmed tips when `accepts(route, distance)`.
+        // Returns the ends joined.
+        func bridgeTrimmedTips(maximumDistance: Double, bodiesCosine: Double, lineCosine: (Double) -> Double,
+                               accepts: ([Point2D], Double) -> Bool) -> [End] {
+            var candidates: [(Double, End, End)] = []
+            for a in 0..<unpaired.count where partner[unpaired[a]] == nil {
+                for b in (a + 1)..<unpaired.count where unpaired[a].segment != unpaired[b].segment && partner[unpaired[b]] == nil {
+                    guard let ta = tips[unpaired[a]], let tb = tips[unpaired[b]] else { continue }
+                    let distance = hypot(tb.point.x - ta.point.x, tb.point.y - ta.point.y)
+                    guard distance > 0, distance <= maximumDistance else { continue }
+                    let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
+                    let alignment = lineCosine(distance)
+                    guard ta.outward.x * tb.outward.x + ta.outward.y * tb.outward.y <= -bodiesCosine,
+                          ta.outward.x * ux + ta.outward.y * uy >= alignment,
+                          -(tb.outward.x * ux + tb.outward.y * uy) >= alignment else { continue }
+                    candidates.append((distance, unpaired[a], unpaired[b]))
+                }
             }
+            candidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
+            var joined: [End] = []
+            for (distance, a, b) in candidates where partner[a] == nil && partner[b] == nil {
+                guard let ta = tips[a], let tb = tips[b],
+                      let route = MinimalPath.find(cost: cost(), from: ta.point, to: tb.point, margin: routeSearchMargin),
+                      route.count >= 2, accepts(route, distance) else { continue }
+                partner[a] = b; partner[b] = a
+                bridges[a] = route
+                bridges[b] = route.reversed()
+                trimmed[a] = ta.dropped
+                trimmed[b] = tb.dropped
+                joined += [a, b]
+            }
+            return joined
         }
-        curledCandidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
-        for (_, a, b) in curledCandidates where partner[a] == nil && partner[b] == nil {
-            guard let ta = tips[a], let tb = tips[b],
-                  let route = MinimalPath.find(cost: cost(), from: ta.point, to: tb.point, margin: routeSearchMargin),
-                  route.count >= 2 else { continue }
-            partner[a] = b; partner[b] = a
-            bridges[a] = route
-            bridges[b] = route.reversed()
-            trimmed[a] = ta.dropped
-            trimmed[b] = tb.dropped
-        }
+        _ = bridgeTrimmedTips(maximumDistance: maximumGap + 2 * tipTrim, bodiesCosine: gapAlignmentCosine,
+                              lineCosine: { $0 <= maximumCurledGap ? curledGapAlignmentCosine : gapAlignmentCosine },
+                              accepts: { _, _ in true })
 
         // 2c. Long gaps (session 16): a long tight lesion (85 % over several mm) loses its
         // whole neck in the segmentation, and the two pieces end 45–85 px apart, their bodies
@@ -263,34 +281,10 @@ enum VesselPathBuilder {
         // otherwise make a mild one. Not along the rim of the exposed field: pieces of the
         // rim's ridge line up there (a circular field on a cerebral frame, WG04 near-lossless,
         // was bridged over 90 and 95 px).
-        var longBridge: Set<End> = []
-        var longCandidates: [(Double, End, End)] = []
-        let stillFree = unpaired.filter { partner[$0] == nil }
-        for a in 0..<stillFree.count {
-            for b in (a + 1)..<stillFree.count where stillFree[a].segment != stillFree[b].segment {
-                guard let ta = tips[stillFree[a]], let tb = tips[stillFree[b]] else { continue }
-                let distance = hypot(tb.point.x - ta.point.x, tb.point.y - ta.point.y)
-                guard distance > 0, distance <= maximumLongGap else { continue }
-                let ux = (tb.point.x - ta.point.x) / distance, uy = (tb.point.y - ta.point.y) / distance
-                guard ta.outward.x * tb.outward.x + ta.outward.y * tb.outward.y <= -longGapAlignmentCosine,
-                      ta.outward.x * ux + ta.outward.y * uy >= longGapAlignmentCosine,
-                      -(tb.outward.x * ux + tb.outward.y * uy) >= longGapAlignmentCosine else { continue }
-                longCandidates.append((distance, stillFree[a], stillFree[b]))
-            }
-        }
-        longCandidates.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1.segment, $0.2.segment) < ($1.1.segment, $1.2.segment) }
-        for (distance, a, b) in longCandidates where partner[a] == nil && partner[b] == nil {
-            guard let ta = tips[a], let tb = tips[b],
-                  let route = MinimalPath.find(cost: cost(), from: ta.point, to: tb.point, margin: routeSearchMargin),
-                  route.count >= 2, polylineLength(route) <= extensionMaximumDetour * distance,
-                  inFieldCore.map({ inside in route.allSatisfy(inside) }) ?? true else { continue }
-            partner[a] = b; partner[b] = a
-            bridges[a] = route
-            bridges[b] = route.reversed()
-            trimmed[a] = ta.dropped
-            trimmed[b] = tb.dropped
-            longBridge.insert(a); longBridge.insert(b)
-        }
+        let longBridge = Set(bridgeTrimmedTips(maximumDistance: maximumLongGap, bodiesCosine: longGapAlignmentCosine,
+                                               lineCosine: { _ in longGapAlignmentCosine }) { route, distance in
+            polylineLength(route) <= extensionMaximumDetour * distance && (inFieldCore.map { route.allSatisfy($0) } ?? true)
+        })
 
         // A junction whose other segments are all short spurs (skeleton noise, often at a
         // tight stenosis) does not disturb the profiles: no junction zone there.
