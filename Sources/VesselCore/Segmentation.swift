@@ -65,13 +65,17 @@ public struct SegmentationResult: Sendable {
     public var flattened: GrayImage
     /// Hysteresis thresholds actually used (low, high), on the vesselness response.
     public var thresholds: (low: Double, high: Double)
+    /// The exposed field (`ExposureField`) when collimator shutters were found; nil when the
+    /// whole frame is exposed or detection is off.
+    public var exposureField: BinaryMask?
 
     public init(mask: BinaryMask, vesselness: VesselnessResult, flattened: GrayImage,
-                thresholds: (low: Double, high: Double) = (0, 0)) {
+                thresholds: (low: Double, high: Double) = (0, 0), exposureField: BinaryMask? = nil) {
         self.mask = mask
         self.vesselness = vesselness
         self.flattened = flattened
         self.thresholds = thresholds
+        self.exposureField = exposureField
     }
 }
 
@@ -177,7 +181,8 @@ public enum VesselSegmentation {
         lumen = Morphology.fillHoles(lumen, maximumArea: parameters.maximumHoleArea)
         if parameters.smoothBoundary { lumen = majority3x3(lumen) }
         lumen = Morphology.removeSmallComponents(lumen, minimumArea: parameters.minimumComponentArea)
-        return SegmentationResult(mask: lumen, vesselness: vesselness, flattened: flattened, thresholds: (low, high))
+        return SegmentationResult(mask: lumen, vesselness: vesselness, flattened: flattened, thresholds: (low, high),
+                                  exposureField: field.flatMap { $0.count < $0.bits.count ? $0 : nil })
     }
 
     /// Ridge contrast: max over the four directions u in {0, 45, 90, 135 degrees} of

@@ -264,14 +264,14 @@ public enum SingleFileAnalysis {
             costImage = made
             return made
         }
-        // The exposed field without a `longBridgeFieldMargin` px rim (computed only when a
-        // long gap is to be bridged).
+        // The exposed field the segmentation found, without a `longBridgeFieldMargin` px rim
+        // (eroded only when a long gap is to be bridged).
         var fieldCore: BinaryMask??
         func inFieldCore(_ p: Point2D) -> Bool {
             if fieldCore == nil {
-                let field = ExposureField.detect(image)
-                fieldCore = .some(field.count < field.bits.count
-                                  ? Morphology.disc(field, radius: VesselPathBuilder.longBridgeFieldMargin, grow: false) : nil)
+                fieldCore = .some(segmentation.exposureField.map {
+                    Morphology.disc($0, radius: VesselPathBuilder.longBridgeFieldMargin, grow: false)
+                })
             }
             guard let core = fieldCore ?? nil else { return true }
             let x = Int(p.x.rounded()), y = Int(p.y.rounded())
