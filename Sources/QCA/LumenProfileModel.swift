@@ -30,16 +30,31 @@ public struct LumenModel: Sendable, Equatable {
     public var center: Double           // c (px)
     public var radius: Double           // r (px)
     public var sigma: Double            // PSF sigma (px)
+    /// Shape of the projected lumen: the path length through it at u = r sin(theta) is
+    /// 2 (r cos(theta))^q px. q = 1 is the circular cylinder above (the physics of a
+    /// contrast-filled vessel); q = 0 a lumen of uniform depth whatever its width, as drawn by
+    /// phantom generators that paint a tube of constant contrast (a "flat" image, see
+    /// `VesselAnalyzer.preferredLumenShape`). Fixed in every fit, never fitted.
+    public var shapeExponent: Double = 1
 
     public init(background: Double, backgroundSlope: Double, attenuation: Double, center: Double,
-                radius: Double, sigma: Double) {
+                radius: Double, sigma: Double, shapeExponent: Double = 1) {
         self.background = background
         self.backgroundSlope = backgroundSlope
         self.attenuation = attenuation
         self.center = center
         self.radius = radius
         self.sigma = sigma
+        self.shapeExponent = shapeExponent
     }
+
+    /// Path length through the lumen's centre (px): 2r for the cylinder, 2 for uniform depth.
+    public var centralPathLength: Double {
+        shapeExponent == 1 ? 2 * radius : 2 * pow(max(radius, 0), shapeExponent)
+    }
+
+    /// Relative intensity dip at the lumen's centre before blur, 1 - exp(-A * path length).
+    public var centralDip: Double { 1 - exp(-attenuation * centralPathLength) }
 
     var vector: [Double] { [background, backgroundSlope, attenuation, center, radius, sigma] }
     init(vector v: [Double]) {
@@ -100,12 +115,20 @@ struct LumenModelScratch {
     mutating func prepare(_ model: LumenModel) {
         let k = LumenModel.cuts
         let r = max(model.radius, 1e-6), a = model.attenuation
+        let q = model.shapeExponent
         var previous = 0.0, previousDA = 0.0, previousDR = 0.0
         for m in 0...k {
             sinTheta[m] = Self.sinEdge[m]
             edges[m] = model.center + r * Self.sinEdge[m]
             var f = 0.0, fA = 0.0, fR = 0.0
-            if m < k {
+            if m < k && q != 1 {
+                // Path length 2 (r cos)^q; its radius derivative is q * length / r.
+                let length = 2 * pow(r * Self.cosMid[m], q)
+                let transmission = exp(-a * length)
+                f = 1 - transmission
+                fA = length * transmission
+                fR = a * transmission * q * length / r
+            } else if m < k {
                 let cosine = Self.cosMid[m] * Self.chordScale
                 let chord = 2 * r * cosine
                 let transmission = exp(-a * chord)
@@ -369,7 +392,8 @@ public enum LumenFitter {
         let cA = columnOf[2], cC = columnOf[3], cR = columnOf[4], cS = columnOf[5], cE = columnOf[6]
 
         func evaluate(_ vector: [Double], withJacobian: Bool, residuals: inout [Double], jacobian: inout [Double]) -> Double {
-            let model = LumenModel(vector: vector)
+            var model = LumenModel(vector: vector)
+            model.shapeExponent = initial.shapeExponent
             let amplitude = vector[edgeIndex]
             scratch.prepare(model)
             let inverseSigma = 1 / model.sigma
@@ -527,7 +551,8 @@ public enum LumenFitter {
             radiusUncertainty = standardDeviation(column: cR)
             centerUncertainty = standardDeviation(column: cC)
         }
-        let model = LumenModel(vector: Array(parameters[0..<6]))
+        var model = LumenModel(vector: Array(parameters[0..<6]))
+        model.shapeExponent = initial.shapeExponent
         let sane = model.radius.isFinite && model.radius > 0 && model.radius < maxRadius && model.attenuation > 0
         return LumenFit(model: model, residualScale: scale, radiusUncertainty: radiusUncertainty,
                         centerUncertainty: centerUncertainty, sumOfSquares: residuals.reduce(0) { $0 + $1 * $1 },

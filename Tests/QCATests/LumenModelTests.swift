@@ -39,6 +39,36 @@ final class LumenModelTests: XCTestCase {
         }
     }
 
+    /// Uniform depth (shape exponent 0): a box of transmission exp(-2A) across [c - r, c + r]
+    /// blurred by the Gaussian, i.e. a difference of two normal CDFs; and a narrow lumen with
+    /// the contrast fixed is measured from its integrated dip, linear in r for this shape.
+    func testUniformDepthModelIsABlurredBox() throws {
+        let distances = stride(from: -10.0, through: 10.0, by: 0.37).map { $0 }
+        for (radius, sigma) in [(0.8, 1.2), (2.0, 0.6), (6.5, 1.5)] {
+            let model = LumenModel(background: 1000, backgroundSlope: 3, attenuation: 0.15, center: 0.4,
+                                   radius: radius, sigma: sigma, shapeExponent: 0)
+            let dip = 1 - exp(-0.3)
+            for d in distances {
+                let box = 0.5 * erfc(-(d - 0.4 + radius) / (sigma * 2.0.squareRoot())) - 0.5 * erfc(-(d - 0.4 - radius) / (sigma * 2.0.squareRoot()))
+                XCTAssertEqual(model.value(at: d), (1000 + 3 * d) * (1 - dip * box), accuracy: 0.01, "r \(radius) sigma \(sigma) d \(d)")
+            }
+            XCTAssertEqual(model.centralDip, dip, accuracy: 1e-12)
+        }
+        let wide = stride(from: -12.0, through: 12.0, by: 0.25).map { $0 }
+        for radius in [0.9, 1.5, 4.0] {
+            let truth = LumenModel(background: 900, backgroundSlope: 0, attenuation: 0.12, center: 0.2, radius: radius,
+                                   sigma: 1.2, shapeExponent: 0)
+            let samples = ProfileSamples(distance: wide, value: wide.map { truth.value(at: $0) })
+            var initial = truth
+            initial.radius = 2.5
+            initial.center = 0
+            let fit = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: [.center, .radius], maxRadius: 30))
+            XCTAssertTrue(fit.converged)
+            XCTAssertEqual(fit.model.shapeExponent, 0)
+            XCTAssertEqual(fit.model.radius, radius, accuracy: 0.01, "radius \(radius)")
+        }
+    }
+
     func testFitRecoversRadiusFromNoiseFreeProfiles() throws {
         let distances = stride(from: -20.0, through: 20.0, by: 0.25).map { $0 }
         for radius in [1.0, 1.5, 3.0, 5.0, 10.0] {

@@ -66,6 +66,24 @@ final class SegmentationTests: XCTestCase {
         XCTAssertGreaterThan(result.mask.dice(with: truth), 0.85)
     }
 
+    /// A wide, dense vessel crossing a noise-free frame: its dark core is a large region near
+    /// the frame's minimum touching the border, but thin and touching it only at its ends, so
+    /// it is not a shutter (it was, and the vessel was lost from the field). A blade shutter
+    /// on the same frame still is.
+    func testDenseVesselCoreIsNotAShutter() {
+        let size = 240
+        let vessel = Tube.curve(attenuation: 40, point: { t in Point2D(x: -10 + 260 * t, y: 80 + 90 * t) }, radius: { _ in 10 })
+        let phantom = Phantom(width: size, height: size, tubes: [vessel], background: { _, _ in 1000 },
+                              blurSigma: 1.0, noiseSigma: 0, seed: 1)
+        var image = phantom.render()
+        let field = ExposureField.detect(image)
+        XCTAssertEqual(field.count, field.width * field.height, "no shutter on a frame without one")
+        for y in 0..<size { for x in 0..<20 { image[x: x, y: y] = 0 } }
+        let bladed = ExposureField.detect(image)
+        XCTAssertEqual(bladed[x: 5, y: 120], false, "the blade is a shutter")
+        XCTAssertEqual(bladed[x: 120, y: 125], true, "the vessel's core stays in the field")
+    }
+
     func testPureNoiseGivesAlmostNothing() {
         var random = SeededRandom(seed: 9)
         let noise = GrayImage(width: 160, height: 160, pixels: (0..<(160 * 160)).map { _ in Float(1000 + 10 * random.gaussian()) })

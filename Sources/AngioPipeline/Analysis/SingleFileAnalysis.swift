@@ -285,13 +285,27 @@ public enum SingleFileAnalysis {
         // ANGIO_NO_HIDDEN=1 (developer aid, for before/after comparisons) turns this off.
         var vessels = analyzer.prepareVessels(paths)
         var debugNotes: [String] = []
+        // A phantom painted with uniform lumen depth instead of a cylinder's (see
+        // VesselAnalyzer.preferredLumenShape): measure everything with that shape.
+        var measuringParameters = parameters
+        let shape = analyzer.preferredLumenShape(vessels)
+        debugNotes.append("lumen shape exponent \(shape.exponent) from \(shape.blocks) wide blocks, median residual ratio \(String(format: "%.3f", shape.medianRatio))")
+        if shape.exponent != parameters.lumenShapeExponent {
+            warnings.append("vessel profiles have a uniform depth across the lumen (as painted in some phantoms) rather than a "
+                            + "contrast-filled cylinder's: lumens measured with a uniform-depth model")
+            measuringParameters.lumenShapeExponent = shape.exponent
+            analyzer = VesselAnalyzer(image: normalized.image, parameters: measuringParameters, threads: options.threads,
+                                      backgroundCurvature: normalized.curvature)
+            vessels = analyzer.prepareVessels(paths)
+        }
         let debugDirectory = ProcessInfo.processInfo.environment["ANGIO_DEBUG_MEASUREMENTS"]
         if parameters.findHiddenEdges, !paths.isEmpty, ProcessInfo.processInfo.environment["ANGIO_NO_HIDDEN"] == nil {
             let hidden = analyzer.hiddenEdges(rawImage: image, paths: paths, psfSigma: vessels.estimate.psfSigma)
             func analyzerModelling(_ edges: [HiddenEdge]) -> VesselAnalyzer {
                 let renormalized = BackgroundNormalization.normalizeWithEdges(image, vesselMask: segmentation.mask,
                                                                               threads: options.threads, hidden: edges)
-                return VesselAnalyzer(image: renormalized.image, threads: options.threads, backgroundCurvature: renormalized.curvature)
+                return VesselAnalyzer(image: renormalized.image, parameters: measuringParameters, threads: options.threads,
+                                      backgroundCurvature: renormalized.curvature)
             }
             if !hidden.isEmpty {
                 let modelled = analyzerModelling(hidden)
