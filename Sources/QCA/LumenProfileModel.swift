@@ -13,6 +13,8 @@ import Foundation
 /// attenuation `A` per pixel of path (iodine concentration × mass attenuation × pixel size),
 /// blurred in the transmission domain by a Gaussian point-spread function of width `sigma`
 /// (focal spot + detector + pixel integration), over a locally linear background `b0 + b1 d`.
+/// With `attenuationLaw == .linear` the unblurred dip is A * chord instead (intensity already
+/// log-encoded); with `shapeExponent == 0` the chord is replaced by a constant path length.
 /// This is the physical model behind model-based QCA (cf. Fleagle et al. / Sonka et al.
 /// simulation studies; Reiber's CAAS edge detector is the edge-based counterpart). Fitting it
 /// by least squares gives an unbiased diameter down to ~3 px lumens, where the classic
@@ -34,11 +36,25 @@ public struct LumenModel: Sendable, Equatable {
     /// 2 (r cos(theta))^q px. q = 1 is the circular cylinder above (the physics of a
     /// contrast-filled vessel); q = 0 a lumen of uniform depth whatever its width, as drawn by
     /// phantom generators that paint a tube of constant contrast (a "flat" image, see
-    /// `VesselAnalyzer.preferredLumenShape`). Fixed in every fit, never fitted.
+    /// `VesselAnalyzer.preferredLumenForm`). Fixed in every fit, never fitted.
     public var shapeExponent: Double = 1
+    /// How the intensity dip grows with the path length L through the lumen.
+    public var attenuationLaw: AttenuationLaw = .exponential
+
+    /// The dip of the unblurred lumen term at path length L (px) and attenuation A.
+    public enum AttenuationLaw: String, Sendable, Equatable {
+        /// 1 - exp(-A L): Beer–Lambert on detector-linear intensity (the physics of the image
+        /// before any display transfer).
+        case exponential
+        /// A L: intensity already log-encoded (the value falls in proportion to the iodine in
+        /// the path, as after the logarithmic look-up of many X-ray chains), or a phantom drawn
+        /// as "background minus k times thickness". Chosen per image by
+        /// `VesselAnalyzer.preferredLumenForm`.
+        case linear
+    }
 
     public init(background: Double, backgroundSlope: Double, attenuation: Double, center: Double,
-                radius: Double, sigma: Double, shapeExponent: Double = 1) {
+                radius: Double, sigma: Double, shapeExponent: Double = 1, attenuationLaw: AttenuationLaw = .exponential) {
         self.background = background
         self.backgroundSlope = backgroundSlope
         self.attenuation = attenuation
@@ -46,6 +62,26 @@ public struct LumenModel: Sendable, Equatable {
         self.radius = radius
         self.sigma = sigma
         self.shapeExponent = shapeExponent
+        self.attenuationLaw = attenuationLaw
+    }
+
+    /// The same lumen form (shape exponent and attenuation law) as `other`.
+    mutating func adoptForm(of other: LumenModel) {
+        shapeExponent = other.shapeExponent
+        attenuationLaw = other.attenuationLaw
+    }
+
+    /// Unblurred dip at path length `length` (px) and its derivative with respect to the path
+    /// length (per px) and to the attenuation.
+    @inline(__always)
+    static func dip(law: AttenuationLaw, attenuation a: Double, length: Double) -> (f: Double, dLength: Double, dA: Double) {
+        switch law {
+        case .exponential:
+            let transmission = exp(-a * length)
+            return (1 - transmission, a * transmission, length * transmission)
+        case .linear:
+            return (a * length, a, length)
+        }
     }
 
     /// Path length through the lumen's centre (px): 2r for the cylinder, 2 for uniform depth.
@@ -54,7 +90,16 @@ public struct LumenModel: Sendable, Equatable {
     }
 
     /// Relative intensity dip at the lumen's centre before blur, 1 - exp(-A * path length).
-    public var centralDip: Double { 1 - exp(-attenuation * centralPathLength) }
+    public var centralDip: Double { Self.dip(law: attenuationLaw, attenuation: attenuation, length: centralPathLength).f }
+
+    /// Attenuation giving the central dip `dip` with this model's form and radius.
+    func attenuation(forCentralDip dip: Double) -> Double {
+        let length = max(centralPathLength, 1e-6)
+        switch attenuationLaw {
+        case .exponential: return -log(max(1 - dip, 1e-6)) / length
+        case .linear: return dip / length
+        }
+    }
 
     var vector: [Double] { [background, backgroundSlope, attenuation, center, radius, sigma] }
     init(vector v: [Double]) {
@@ -115,7 +160,7 @@ struct LumenModelScratch {
     mutating func prepare(_ model: LumenModel) {
         let k = LumenModel.cuts
         let r = max(model.radius, 1e-6), a = model.attenuation
-        let q = model.shapeExponent
+        let q = model.shapeExponent, law = model.attenuationLaw
         var previous = 0.0, previousDA = 0.0, previousDR = 0.0
         for m in 0...k {
             sinTheta[m] = Self.sinEdge[m]
@@ -124,17 +169,17 @@ struct LumenModelScratch {
             if m < k && q != 1 {
                 // Path length 2 (r cos)^q; its radius derivative is q * length / r.
                 let length = 2 * pow(r * Self.cosMid[m], q)
-                let transmission = exp(-a * length)
-                f = 1 - transmission
-                fA = length * transmission
-                fR = a * transmission * q * length / r
+                let dip = LumenModel.dip(law: law, attenuation: a, length: length)
+                f = dip.f
+                fA = dip.dA
+                fR = dip.dLength * q * length / r
             } else if m < k {
                 let cosine = Self.cosMid[m] * Self.chordScale
                 let chord = 2 * r * cosine
-                let transmission = exp(-a * chord)
-                f = 1 - transmission
-                fA = chord * transmission
-                fR = a * transmission * 2 * cosine
+                let dip = LumenModel.dip(law: law, attenuation: a, length: chord)
+                f = dip.f
+                fA = dip.dA
+                fR = dip.dLength * 2 * cosine
             }
             jump[m] = f - previous
             jumpDA[m] = fA - previousDA
@@ -331,6 +376,10 @@ public struct LumenFit: Sendable {
     public var sumOfSquares: Double = .nan
     /// Amplitude of the background edge term (`LumenFitter.fit(edgeShape:)`); 0 without one.
     public var edgeAmplitude: Double = 0
+    /// Root mean square over the samples of the model's derivative with respect to the radius
+    /// (intensity units per px) at the solution; 0 when the radius was fixed. A radius that
+    /// changes along the strip by ±δ leaves residuals of about this times δ.
+    public var radiusSensitivity: Double = 0
     public var converged: Bool
     public var iterations: Int
 }
@@ -393,7 +442,7 @@ public enum LumenFitter {
 
         func evaluate(_ vector: [Double], withJacobian: Bool, residuals: inout [Double], jacobian: inout [Double]) -> Double {
             var model = LumenModel(vector: vector)
-            model.shapeExponent = initial.shapeExponent
+            model.adoptForm(of: initial)
             let amplitude = vector[edgeIndex]
             scratch.prepare(model)
             let inverseSigma = 1 / model.sigma
@@ -532,6 +581,12 @@ public enum LumenFitter {
         // are those of `parameters`).
         scale = robustScale(residuals)
         var radiusUncertainty = Double.infinity, centerUncertainty = Double.infinity
+        var radiusSensitivity = 0.0
+        if cR >= 0 && n > 0 {
+            var sum = 0.0
+            for i in 0..<n { sum += jacobian[i * p + cR] * jacobian[i * p + cR] }
+            radiusSensitivity = (sum / Double(n)).squareRoot()
+        }
         if cR >= 0 || cC >= 0 {
             for k in 0..<(p * p) { normal[k] = 0 }
             for i in 0..<n where weights[i] > 0 {
@@ -552,11 +607,12 @@ public enum LumenFitter {
             centerUncertainty = standardDeviation(column: cC)
         }
         var model = LumenModel(vector: Array(parameters[0..<6]))
-        model.shapeExponent = initial.shapeExponent
+        model.adoptForm(of: initial)
         let sane = model.radius.isFinite && model.radius > 0 && model.radius < maxRadius && model.attenuation > 0
         return LumenFit(model: model, residualScale: scale, radiusUncertainty: radiusUncertainty,
                         centerUncertainty: centerUncertainty, sumOfSquares: residuals.reduce(0) { $0 + $1 * $1 },
-                        edgeAmplitude: parameters[edgeIndex], converged: converged && sane, iterations: totalIterations)
+                        edgeAmplitude: parameters[edgeIndex], radiusSensitivity: radiusSensitivity,
+                        converged: converged && sane, iterations: totalIterations)
     }
 
     static func clamp(_ v: inout [Double], maxRadius: Double, centerLimit: Double) {

@@ -6,7 +6,7 @@ import XCTest
 final class LumenModelTests: XCTestCase {
     /// Brute force: fine-grid transmission exp(-A chord) convolved numerically with a Gaussian.
     static func bruteForceProfile(distances: [Double], radius: Double, center: Double, attenuation: Double,
-                                  sigma: Double, background: Double, slope: Double) -> [Double] {
+                                  sigma: Double, background: Double, slope: Double, linearLaw: Bool = false) -> [Double] {
         let step = 0.002
         let reach = radius + 7 * sigma
         var result: [Double] = []
@@ -17,7 +17,7 @@ final class LumenModelTests: XCTestCase {
                 let u = d - t - center  // lumen coordinate at offset t from d
                 let chord = abs(u) < radius ? 2 * (radius * radius - u * u).squareRoot() : 0
                 let g = exp(-0.5 * t * t / (sigma * sigma))
-                s += g * (1 - exp(-attenuation * chord))
+                s += g * (linearLaw ? attenuation * chord : 1 - exp(-attenuation * chord))
                 total += g
                 t += step
             }
@@ -67,6 +67,48 @@ final class LumenModelTests: XCTestCase {
             XCTAssertEqual(fit.model.shapeExponent, 0)
             XCTAssertEqual(fit.model.radius, radius, accuracy: 0.01, "radius \(radius)")
         }
+    }
+
+    /// The linear attenuation law (log-encoded intensity): the dip is A × chord before blur, so
+    /// the model is the blurred chord itself; it agrees with Beer–Lambert for faint contrast
+    /// and departs from it for dense contrast; a fit with the linear law recovers the radius
+    /// of a dense linear-law lumen, where Beer–Lambert misreads it.
+    func testLinearLawModelIsTheBlurredChord() throws {
+        let distances = stride(from: -10.0, through: 10.0, by: 0.37).map { $0 }
+        for (radius, sigma) in [(0.8, 1.2), (2.0, 0.6), (6.5, 1.5)] {
+            let model = LumenModel(background: 1000, backgroundSlope: 3, attenuation: 0.05, center: 0.4,
+                                   radius: radius, sigma: sigma, attenuationLaw: .linear)
+            let expected = Self.bruteForceProfile(distances: distances, radius: radius, center: 0.4, attenuation: 0.05,
+                                                  sigma: sigma, background: 1000, slope: 3, linearLaw: true)
+            for (d, e) in zip(distances, expected) {
+                XCTAssertEqual(model.value(at: d), e, accuracy: 0.05, "r \(radius) sigma \(sigma) d \(d)")
+            }
+            XCTAssertEqual(model.centralDip, 0.05 * 2 * radius, accuracy: 1e-12)
+            XCTAssertEqual(model.attenuation(forCentralDip: model.centralDip), 0.05, accuracy: 1e-12)
+        }
+        // Faint contrast: the two laws differ by about (A chord)^2 / 2 of the dip.
+        let faint = LumenModel(background: 1000, backgroundSlope: 0, attenuation: 0.002, center: 0, radius: 5, sigma: 1)
+        var faintLinear = faint
+        faintLinear.attenuationLaw = .linear
+        XCTAssertEqual(faint.value(at: 0), faintLinear.value(at: 0), accuracy: 0.2)
+        // Dense contrast (central dip 0.6): the linear-law fit recovers the radius; Beer–Lambert,
+        // contrast free too, leaves a clearly larger residual.
+        let wide = stride(from: -14.0, through: 14.0, by: 0.25).map { $0 }
+        let truth = LumenModel(background: 900, backgroundSlope: 0, attenuation: 0.05, center: 0.2, radius: 6,
+                               sigma: 1.0, attenuationLaw: .linear)
+        let samples = ProfileSamples(distance: wide, value: wide.map { truth.value(at: $0) })
+        var initial = truth
+        initial.radius = 4.5
+        initial.center = 0
+        initial.attenuation = 0.03
+        let linear = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: [.attenuation, .center, .radius, .sigma], maxRadius: 30))
+        XCTAssertTrue(linear.converged)
+        XCTAssertEqual(linear.model.attenuationLaw, .linear)
+        XCTAssertEqual(linear.model.radius, 6, accuracy: 0.01)
+        initial.attenuationLaw = .exponential
+        initial.attenuation = initial.attenuation(forCentralDip: 0.6)
+        let beer = try XCTUnwrap(LumenFitter.fit(samples, initial: initial, free: [.attenuation, .center, .radius, .sigma], maxRadius: 30))
+        XCTAssertGreaterThan(beer.sumOfSquares, 100 * max(linear.sumOfSquares, 1e-6))
     }
 
     func testFitRecoversRadiusFromNoiseFreeProfiles() throws {

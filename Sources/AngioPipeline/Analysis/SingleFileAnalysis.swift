@@ -285,15 +285,25 @@ public enum SingleFileAnalysis {
         // ANGIO_NO_HIDDEN=1 (developer aid, for before/after comparisons) turns this off.
         var vessels = analyzer.prepareVessels(paths)
         var debugNotes: [String] = []
-        // A phantom painted with uniform lumen depth instead of a cylinder's (see
-        // VesselAnalyzer.preferredLumenShape): measure everything with that shape.
+        // A lumen painted with uniform depth instead of a cylinder's, or intensity already
+        // log-encoded (see VesselAnalyzer.preferredLumenForm): measure everything in that form.
         var measuringParameters = parameters
-        let shape = analyzer.preferredLumenShape(vessels)
-        debugNotes.append("lumen shape exponent \(shape.exponent) from \(shape.blocks) wide blocks, median residual ratio \(String(format: "%.3f", shape.medianRatio))")
-        if shape.exponent != parameters.lumenShapeExponent {
+        let form = analyzer.preferredLumenForm(vessels)
+        debugNotes.append("lumen form: shape exponent \(form.shapeExponent), \(form.attenuationLaw.rawValue) law, from \(form.blocks) wide blocks; "
+                          + "median residual ratios uniform depth \(String(format: "%.3f", form.uniformDepthRatio)), "
+                          + "linear law \(String(format: "%.3f", form.linearLawRatio))")
+        if form.shapeExponent != parameters.lumenShapeExponent {
             warnings.append("vessel profiles have a uniform depth across the lumen (as painted in some phantoms) rather than a "
                             + "contrast-filled cylinder's: lumens measured with a uniform-depth model")
-            measuringParameters.lumenShapeExponent = shape.exponent
+        }
+        if form.attenuationLaw != parameters.lumenAttenuationLaw {
+            warnings.append("vessel contrast grows in proportion to the path length through the lumen (log-encoded intensity, "
+                            + "or a phantom drawn that way) rather than by Beer–Lambert attenuation of detector-linear "
+                            + "intensity: lumens measured with a linear attenuation law")
+        }
+        if form.shapeExponent != parameters.lumenShapeExponent || form.attenuationLaw != parameters.lumenAttenuationLaw {
+            measuringParameters.lumenShapeExponent = form.shapeExponent
+            measuringParameters.lumenAttenuationLaw = form.attenuationLaw
             analyzer = VesselAnalyzer(image: normalized.image, parameters: measuringParameters, threads: options.threads,
                                       backgroundCurvature: normalized.curvature)
             vessels = analyzer.prepareVessels(paths)
