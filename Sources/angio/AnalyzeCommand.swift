@@ -56,6 +56,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(name: .long, help: "Lesions reported per file (1...50).")
     var maxLesions = 5
 
+    @Option(name: .long, help: "Vessels darker than the background (dark), brighter (bright: frames are inverted, e.g. a run exported inverted), or detected per file (auto).")
+    var vesselPolarity: VesselPolarityOption = .auto
+
     func validate() throws {
         if let jobs, !(1...512).contains(jobs) { throw ValidationError("--jobs must be in 1...512, got \(jobs)") }
         if let frame, frame < 0 { throw ValidationError("--frame must be 0 or more (frames are numbered from 0), got \(frame)") }
@@ -68,7 +71,7 @@ struct AnalyzeCommand: ParsableCommand {
 
     func run() throws {
         var analysis = AnalysisOptions(frameIndex: frame, mmPerPixelOverride: mmPerPixel, maxLesions: maxLesions,
-                                       includePHI: includePhi)
+                                       includePHI: includePhi, vesselPolarity: vesselPolarity)
         do {
             if let segment { analysis.segment = try SegmentSpec.parse(segment).points }
             if let catheter { analysis.catheter = try CatheterSpec.parse(catheter) }

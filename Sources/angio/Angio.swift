@@ -1,3 +1,4 @@
+import AngioPipeline
 import ArgumentParser
 import Foundation
 
@@ -29,3 +30,5 @@ struct Angio: ParsableCommand {
         }
     }
 }
+
+extension VesselPolarityOption: ExpressibleByArgument {}

@@ -29,6 +29,8 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("frame-follow-up"), help: "0-based frame of the follow-up run.") var frameFollowUp: Int?
     @Option(name: .customLong("mm-per-pixel"), help: "Override the calibration of every run (mm per pixel).") var mmPerPixel: Double?
     @Option(help: "Catheter calibration X0,Y0,X1,Y1:F applied to every run.") var catheter: String?
+    @Option(name: .customLong("vessel-polarity"), help: "Vessels dark, bright (frames inverted) or auto (detected per run).")
+    var vesselPolarity: VesselPolarityOption = .auto
 
     func validate() throws {
         for (name, value) in [("--frame-pre", framePre), ("--frame-post", framePost), ("--frame-follow-up", frameFollowUp)] {
@@ -46,7 +48,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        var base = AnalysisOptions(mmPerPixelOverride: mmPerPixel, maxLesions: 1)
+        var base = AnalysisOptions(mmPerPixelOverride: mmPerPixel, maxLesions: 1, vesselPolarity: vesselPolarity)
         if let catheter { base.catheter = try? CatheterSpec.parse(catheter) }
         let userSegment = segment.flatMap { try? SegmentSpec.parse($0) }
         let result = CompareRun.run(pre: pre, post: post, followUp: followUp, segment: userSegment,

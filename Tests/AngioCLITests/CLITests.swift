@@ -10,6 +10,15 @@ final class CLIHelpTests: XCTestCase {
         }
     }
 
+    func testVesselPolarityValuesAreChecked() throws {
+        let result = try CLIHarness.run(["analyze", "--vessel-polarity", "sideways", "--out", "/tmp/unused", "x.dcm"])
+        XCTAssertEqual(result.status, 2, "usage errors exit 2")
+        XCTAssertTrue(result.stderr.contains("vessel-polarity"), result.stderr)
+        let help = try CLIHarness.run(["analyze", "--help"])
+        XCTAssertTrue(help.stdout.contains("--vessel-polarity"), help.stdout)
+        XCTAssertTrue(help.stdout.contains("auto"), help.stdout)
+    }
+
     func testUnknownOptionIsUsageError() throws {
         let result = try CLIHarness.run(["info", "--no-such-option"])
         XCTAssertEqual(result.status, 2, "usage errors exit 2")

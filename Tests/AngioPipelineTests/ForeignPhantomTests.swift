@@ -23,6 +23,8 @@ final class ForeignPhantomTests: XCTestCase {
         var blurPx = 1.0
         var photons: Double? = nil        // per pixel; nil: noise-free
         var seed: UInt64 = 1
+        /// Written with its vessels bright (4095 minus the value) under MONOCHROME2.
+        var inverted = false
         static let mmPerPixel = 0.16
     }
 
@@ -94,7 +96,8 @@ final class ForeignPhantomTests: XCTestCase {
                 let gaussian = (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform())
                 value += gaussian * (t / photons).squareRoot()
             }
-            return UInt16(min(max((value * 3000).rounded(), 0), 4095))
+            let stored = UInt16(min(max((value * 3000).rounded(), 0), 4095))
+            return tube.inverted ? 4095 - stored : stored
         }
         let request = XAWriteRequest(rows: n, columns: n, bitsStored: 12, frames: [pixels],
                                      attributes: [DICOMAttribute(group: 0x0028, element: 0x0030, vr: "DS", value: "0.16\\0.16")])
@@ -102,16 +105,18 @@ final class ForeignPhantomTests: XCTestCase {
         return (c, c, tube.diameterMm * (1 - tube.percent / 100))
     }
 
-    static func analyze(_ tube: Tube) throws -> (record: AnalysisRecord, x: Double, y: Double, mld: Double) {
+    static func analyze(_ tube: Tube, options: AnalysisOptions = AnalysisOptions(threads: 1)) throws
+        -> (record: AnalysisRecord, x: Double, y: Double, mld: Double) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("angio-foreign-\(UUID().uuidString).dcm").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let truth = try write(tube, to: path)
-        let record = SingleFileAnalysis.analyze(path: path, options: AnalysisOptions(threads: 1)).record
+        let record = SingleFileAnalysis.analyze(path: path, options: options).record
         return (record, truth.x, truth.y, truth.mld)
     }
 
-    func assertRankOne(_ tube: Tube, within points: Double, file: StaticString = #filePath, line: UInt = #line) throws -> AnalysisRecord {
-        let result = try Self.analyze(tube)
+    func assertRankOne(_ tube: Tube, within points: Double, options: AnalysisOptions = AnalysisOptions(threads: 1),
+                       file: StaticString = #filePath, line: UInt = #line) throws -> AnalysisRecord {
+        let result = try Self.analyze(tube, options: options)
         let top = try XCTUnwrap(result.record.lesions.first, "no lesion reported", file: file, line: line)
         let distanceMm = hypot(top.location.x - result.x, top.location.y - result.y) * Tube.mmPerPixel
         XCTAssertLessThanOrEqual(distanceMm, 2, file: file, line: line)
@@ -183,6 +188,32 @@ final class ForeignPhantomTests: XCTestCase {
     func testNoisyCylinderKeepsTheCylinderModel() throws {
         let record = try assertRankOne(Self.tightNoisyTube(.cylinder), within: 4)
         XCTAssertFalse(record.warnings.contains { $0.contains("uniform depth") }, "\(record.warnings)")
+    }
+
+    /// Vessels brighter than the background under MONOCHROME2 (an inverted export): nothing
+    /// was found before. The top-hat evidence (`PolarityDetection`) says bright, the frame is
+    /// inverted and measured like the original; `--vessel-polarity dark` keeps it as stored.
+    func testInvertedTubeIsDetectedAndMeasured() throws {
+        var tube = Self.tightNoisyTube(.cylinder)
+        tube.percent = 60
+        tube.inverted = true
+        let record = try assertRankOne(tube, within: 4)
+        XCTAssertEqual(record.frame?.vesselPolarity, "bright")
+        XCTAssertTrue(record.warnings.contains { $0.contains("brighter than their background") }, "\(record.warnings)")
+        XCTAssertEqual(record.options.vesselPolarity, "auto")
+
+        let kept = try Self.analyze(tube, options: AnalysisOptions(threads: 1, vesselPolarity: .dark)).record
+        XCTAssertEqual(kept.frame?.vesselPolarity, "dark")
+        XCTAssertFalse(kept.warnings.contains { $0.contains("brighter than their background") })
+        XCTAssertFalse(kept.lesions.contains { abs($0.percentDiameterStenosis - 60) < 4 }, "\(kept.lesions)")
+
+        // Forcing "bright" on it gives the automatic result; on the normal tube auto says dark.
+        let forced = try Self.analyze(tube, options: AnalysisOptions(threads: 1, vesselPolarity: .bright)).record
+        XCTAssertEqual(forced.lesions, record.lesions)
+        tube.inverted = false
+        let normal = try Self.analyze(tube).record
+        XCTAssertEqual(normal.frame?.vesselPolarity, "dark")
+        XCTAssertEqual(normal.lesions.first?.percentDiameterStenosis, record.lesions.first?.percentDiameterStenosis)
     }
 
     /// An 80 % lesion over 6.3 mm of a 2.1 mm tube at 8000 photons/pixel.

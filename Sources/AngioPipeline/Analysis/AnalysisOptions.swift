@@ -20,10 +20,13 @@ public struct AnalysisOptions: Sendable {
     public var includePHI: Bool
     /// Threads for per-frame parallel work (nil = all cores). Results do not depend on it.
     public var threads: Int?
+    /// `--vessel-polarity`: whether vessels are darker than the background (every angiogram
+    /// as displayed), brighter (an inverted export, a contrast map), or detected per file.
+    public var vesselPolarity: VesselPolarityOption = .auto
 
     public init(frameIndex: Int? = nil, mmPerPixelOverride: Double? = nil, catheter: CatheterSpec? = nil,
                 segment: (start: Point2D, end: Point2D)? = nil, maxLesions: Int = 5,
-                includePHI: Bool = false, threads: Int? = nil) {
+                includePHI: Bool = false, threads: Int? = nil, vesselPolarity: VesselPolarityOption = .auto) {
         self.frameIndex = frameIndex
         self.mmPerPixelOverride = mmPerPixelOverride
         self.catheter = catheter
@@ -31,7 +34,20 @@ public struct AnalysisOptions: Sendable {
         self.maxLesions = maxLesions
         self.includePHI = includePHI
         self.threads = threads
+        self.vesselPolarity = vesselPolarity
     }
+}
+
+/// `--vessel-polarity auto|dark|bright`.
+public enum VesselPolarityOption: String, Sendable, CaseIterable, Codable {
+    /// Detected per file from its frames (`VesselCore.PolarityDetection`).
+    case auto
+    /// Vessels darker than the background (the displayed angiogram after the Photometric
+    /// Interpretation is applied).
+    case dark
+    /// Vessels brighter than the background: each frame is inverted within its stored range
+    /// (as MONOCHROME1 would be) before analysis.
+    case bright
 }
 
 /// A command-line option value that could not be parsed.

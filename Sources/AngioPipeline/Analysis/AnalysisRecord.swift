@@ -75,10 +75,23 @@ public struct AnalysisRecord: Codable, Sendable, Equatable {
         public var selection: String
         /// Mask subtraction applied: "none" or e.g. "AVG_SUB", "TID", "SUB".
         public var maskSubtraction: String
-        public init(index: Int, selection: String, maskSubtraction: String = "none") {
+        /// "dark" (vessels darker than the background, as analysed) or "bright" (vessels
+        /// brighter: the frames were inverted within their stored range before analysis).
+        public var vesselPolarity: String
+        public init(index: Int, selection: String, maskSubtraction: String = "none", vesselPolarity: String = "dark") {
             self.index = index
             self.selection = selection
             self.maskSubtraction = maskSubtraction
+            self.vesselPolarity = vesselPolarity
+        }
+        enum CodingKeys: String, CodingKey { case index, selection, maskSubtraction, vesselPolarity }
+        /// Records written before `vesselPolarity` existed read as "dark".
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            index = try c.decode(Int.self, forKey: .index)
+            selection = try c.decode(String.self, forKey: .selection)
+            maskSubtraction = try c.decode(String.self, forKey: .maskSubtraction)
+            vesselPolarity = try c.decodeIfPresent(String.self, forKey: .vesselPolarity) ?? "dark"
         }
     }
 
@@ -193,6 +206,8 @@ public struct AnalysisRecord: Codable, Sendable, Equatable {
         public var segment: String?
         public var maxLesions: Int
         public var includePHI: Bool
+        /// `--vessel-polarity`: "auto", "dark" or "bright".
+        public var vesselPolarity: String
         public init(_ options: AnalysisOptions) {
             frameIndex = options.frameIndex
             mmPerPixel = options.mmPerPixelOverride
@@ -200,8 +215,20 @@ public struct AnalysisRecord: Codable, Sendable, Equatable {
             segment = options.segment.map { SegmentSpec(start: $0.start, end: $0.end).description }
             maxLesions = options.maxLesions
             includePHI = options.includePHI
+            vesselPolarity = options.vesselPolarity.rawValue
         }
-        enum CodingKeys: String, CodingKey { case frameIndex, mmPerPixel, catheter, segment, maxLesions, includePHI }
+        enum CodingKeys: String, CodingKey { case frameIndex, mmPerPixel, catheter, segment, maxLesions, includePHI, vesselPolarity }
+        /// Records written before `vesselPolarity` existed read as "auto".
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            frameIndex = try c.decodeIfPresent(Int.self, forKey: .frameIndex)
+            mmPerPixel = try c.decodeIfPresent(Double.self, forKey: .mmPerPixel)
+            catheter = try c.decodeIfPresent(String.self, forKey: .catheter)
+            segment = try c.decodeIfPresent(String.self, forKey: .segment)
+            maxLesions = try c.decode(Int.self, forKey: .maxLesions)
+            includePHI = try c.decode(Bool.self, forKey: .includePHI)
+            vesselPolarity = try c.decodeIfPresent(String.self, forKey: .vesselPolarity) ?? "auto"
+        }
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(frameIndex, forKey: .frameIndex)
@@ -210,6 +237,7 @@ public struct AnalysisRecord: Codable, Sendable, Equatable {
             try c.encode(segment, forKey: .segment)
             try c.encode(maxLesions, forKey: .maxLesions)
             try c.encode(includePHI, forKey: .includePHI)
+            try c.encode(vesselPolarity, forKey: .vesselPolarity)
         }
     }
 

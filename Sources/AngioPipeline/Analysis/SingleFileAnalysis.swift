@@ -104,14 +104,41 @@ public enum SingleFileAnalysis {
                            timings: timings, source: source)
         }
 
+        // Vessel polarity: vessels brighter than the background (an inverted export, a
+        // contrast map) are analysed with every frame inverted within its stored range.
+        var invertFrames = false
+        func analysisImage(_ index: Int) throws(DICOMError) -> GrayImage {
+            let analysis = try file.analysisFrame(index)
+            let image = GrayImage(width: analysis.width, height: analysis.height, pixels: analysis.pixels)
+            return invertFrames ? Self.inverted(image, bitsStored: file.bitsStored, signed: file.isSigned) : image
+        }
+        do {
+            switch options.vesselPolarity {
+            case .dark: invertFrames = false
+            case .bright: invertFrames = true
+            case .auto:
+                let candidates = Self.polarityFrames(count: file.frameCount, requested: options.frameIndex)
+                var evidences: [PolarityDetection.Evidence] = []
+                for index in candidates { evidences.append(PolarityDetection.evidence(try analysisImage(index))) }
+                if let decisive = PolarityDetection.decisive(evidences), decisive.vesselsAreBright {
+                    invertFrames = true
+                    warnings.append("vessels are brighter than their background (thin bright structures carry "
+                                    + String(format: "%.1f", decisive.brightToDarkRatio)
+                                    + "x the energy of dark ones): frames inverted before analysis; use --vessel-polarity dark to prevent this")
+                }
+            }
+        } catch {
+            return failure(path: path, code: error.code.rawValue, message: error.message, options: options,
+                           timings: timings, source: source, warnings: warnings)
+        }
+
         // Frame choice.
         var frameIndex: Int
         let selection: String
         var decoded: [Int: GrayImage] = [:]
         func frame(_ index: Int) throws(DICOMError) -> GrayImage {
             if let cached = decoded[index] { return cached }
-            let analysis = try file.analysisFrame(index)
-            let image = GrayImage(width: analysis.width, height: analysis.height, pixels: analysis.pixels)
+            let image = try analysisImage(index)
             // Keep only the frames needed again (the chosen one and masks): bounded memory.
             if decoded.count < 4 { decoded[index] = image }
             return image
@@ -126,10 +153,7 @@ public enum SingleFileAnalysis {
                 frameIndex = requested
                 selection = "user"
             } else {
-                frameIndex = try selectFrame(count: file.frameCount) { index throws(DICOMError) in
-                    let analysis = try file.analysisFrame(index)
-                    return GrayImage(width: analysis.width, height: analysis.height, pixels: analysis.pixels)
-                }
+                frameIndex = try selectFrame(count: file.frameCount) { index throws(DICOMError) in try analysisImage(index) }
                 selection = "auto"
             }
             timings.select = clock.lap()
@@ -192,11 +216,31 @@ public enum SingleFileAnalysis {
                                              birthDate: metadata.patient?.birthDate)
         }
         let record = makeRecord(source: source, frame: AnalysisRecord.FrameInfo(index: frameIndex, selection: selection,
-                                                                                maskSubtraction: subtractionName),
+                                                                                maskSubtraction: subtractionName,
+                                                                                vesselPolarity: invertFrames ? "bright" : "dark"),
                                 analysis: analysis, warnings: warnings, options: options, patient: patient)
         let visual = AnalysisVisual(frame: image, mask: analysis.mask, measurements: analysis.measurements,
                                     lesions: analysis.lesions, mmPerPixel: analysis.calibration.mmPerPixel)
         return AnalysisOutcome(record: record, visual: visual, timings: timings)
+    }
+
+    /// Frames whose top-hat evidence decides the vessel polarity: up to five spread over the
+    /// run (first, last and three between) plus the requested frame. Out-of-range requests are
+    /// left to the frame check that follows.
+    static func polarityFrames(count: Int, requested: Int?) -> [Int] {
+        guard count > 1 else { return [0] }
+        var indices = Set((0..<5).map { Int((Double($0) * Double(count - 1) / 4).rounded()) })
+        if let requested, requested >= 0, requested < count { indices.insert(requested) }
+        return indices.sorted()
+    }
+
+    /// The frame inverted within the stored range of its pixels (lowest value becomes the
+    /// highest, as `AngiogramFile.analysisImage` does for MONOCHROME1).
+    static func inverted(_ image: GrayImage, bitsStored: Int, signed: Bool) -> GrayImage {
+        let bits = min(max(bitsStored, 1), 32)
+        let low: Float = signed ? -Float(pow(2.0, Double(bits - 1))) : 0
+        let high: Float = signed ? Float(pow(2.0, Double(bits - 1)) - 1) : Float(pow(2.0, Double(bits)) - 1)
+        return image.mapped { low + high - $0 }
     }
 
     /// Frame with maximal opacification; long runs are scored on a stride first and refined
