@@ -23,6 +23,8 @@ public enum ReportSceneBuilder {
         }
         var notes: [String] = []
         if let subtraction = record.frame?.maskSubtraction, subtraction != "none" { notes.append("mask subtraction \(subtraction)") }
+        // The frame is drawn as analysed: an inverted file's vessels appear dark.
+        if record.frame?.vesselPolarity == "bright" { notes.append("inverted") }
         if let uncertainty = record.calibration?.relativeUncertainty, uncertainty > 0 {
             notes.append(String(format: "cal. +/-%.0f%%", uncertainty * 100))
         }
