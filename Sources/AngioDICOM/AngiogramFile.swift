@@ -151,6 +151,16 @@ public final class AngiogramFile: @unchecked Sendable {
         return Self.analysisImage(from: frame, photometric: photometricInterpretation, palette: palette)
     }
 
+    /// Lowest and highest values representable in `bitsStored` bits (two's complement when
+    /// `signed`): the range a MONOCHROME1 frame, or a frame whose vessels are bright, is
+    /// inverted within.
+    public static func storedRange(bitsStored: Int, signed: Bool) -> (low: Float, high: Float) {
+        let bits = min(max(bitsStored, 1), 32)
+        let low: Float = signed ? -Float(pow(2.0, Double(bits - 1))) : 0
+        let high: Float = signed ? Float(pow(2.0, Double(bits - 1)) - 1) : Float(pow(2.0, Double(bits)) - 1)
+        return (low, high)
+    }
+
     /// Turns any stored frame into the analysis image (exposed for tests and tools).
     static func analysisImage(from frame: StoredFrame, photometric: String, palette: PaletteLUT?) -> AnalysisFrame {
         let pixelCount = frame.width * frame.height
@@ -169,9 +179,8 @@ public final class AngiogramFile: @unchecked Sendable {
             for i in 0..<pixelCount { pixels[i] = palette.luminance(of: values[i]) }
         } else if photometric == "MONOCHROME1" {
             // Invert within the representable range so that the lowest value becomes the brightest.
-            let low: Float = frame.isSigned ? -Float(1 << (frame.bitsStored - 1)) : 0
-            let high: Float = frame.isSigned ? Float((1 << (frame.bitsStored - 1)) - 1) : Float((1 << frame.bitsStored) - 1)
-            for i in 0..<pixelCount { pixels[i] = low + high - Float(values[i]) }
+            let range = storedRange(bitsStored: frame.bitsStored, signed: frame.isSigned)
+            for i in 0..<pixelCount { pixels[i] = range.low + range.high - Float(values[i]) }
         } else {
             for i in 0..<pixelCount { pixels[i] = Float(values[i]) }
         }

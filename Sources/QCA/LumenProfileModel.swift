@@ -89,7 +89,8 @@ public struct LumenModel: Sendable, Equatable {
         shapeExponent == 1 ? 2 * radius : 2 * pow(max(radius, 0), shapeExponent)
     }
 
-    /// Relative intensity dip at the lumen's centre before blur, 1 - exp(-A * path length).
+    /// Relative intensity dip at the lumen's centre before blur: 1 - exp(-A * path length), or
+    /// A * path length with the linear law.
     public var centralDip: Double { Self.dip(law: attenuationLaw, attenuation: attenuation, length: centralPathLength).f }
 
     /// Attenuation giving the central dip `dip` with this model's form and radius.

@@ -237,10 +237,8 @@ public enum SingleFileAnalysis {
     /// The frame inverted within the stored range of its pixels (lowest value becomes the
     /// highest, as `AngiogramFile.analysisImage` does for MONOCHROME1).
     static func inverted(_ image: GrayImage, bitsStored: Int, signed: Bool) -> GrayImage {
-        let bits = min(max(bitsStored, 1), 32)
-        let low: Float = signed ? -Float(pow(2.0, Double(bits - 1))) : 0
-        let high: Float = signed ? Float(pow(2.0, Double(bits - 1)) - 1) : Float(pow(2.0, Double(bits)) - 1)
-        return image.mapped { low + high - $0 }
+        let range = AngiogramFile.storedRange(bitsStored: bitsStored, signed: signed)
+        return image.mapped { range.low + range.high - $0 }
     }
 
     /// Frame with maximal opacification; long runs are scored on a stride first and refined
