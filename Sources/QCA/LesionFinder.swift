@@ -207,7 +207,8 @@ public enum LesionFinder {
                 reference = local.value
                 referenceUncertainty = local.uncertainty
             }
-            let mld = refined.diameter
+            let mld = max(refined.diameter - axialBlurExcess(m, at: mldIndex, lesionLength: endArc - startArc, parameters: parameters),
+                          0.5 * refined.diameter)
             let lesion = Lesion(rank: 0, segmentId: m.segmentId, measurementIndex: measurementIndex,
                                 minimalLumenDiameter: mld, referenceDiameter: reference, mldIndex: mldIndex,
                                 startIndex: lo, endIndex: hi, mldPosition: m.centerline[mldIndex],
@@ -238,6 +239,58 @@ public enum LesionFinder {
         }
         return result
     }
+
+    /// How much wider than the lumen at the narrowest point its profile reads because of the
+    /// blur along the vessel: a profile mixes the cross-sections within the PSF (and its own
+    /// strip) along the axis, so at a minimum of the diameter D(s) it sees about
+    /// D + ½ σ_a² D'' (second order; the same whether the signal follows the diameter, for a
+    /// wide lumen, or the area, for a narrow one: (D²)'' = 2 D D'' where D' = 0), with
+    /// σ_a² = σ_PSF² + h²/3 (h the strip's half-length). D'' is the curvature of the least-
+    /// squares quadratic through the raw diameters within max(base window, L95 / 5) of the
+    /// MLD (no less than 0). A short tight lesion has the largest: 77 % over 5.4 mm of a 2.7 mm
+    /// artery (study seed 4013, noise-free) read its MLD +0.28 px wide; ½ σ_a² D'' = 0.17 px.
+    static func axialBlurExcess(_ m: VesselMeasurement, at index: Int, lesionLength: Double, parameters: QCAParameters) -> Double {
+        let n = m.rawDiameter.count
+        guard parameters.correctAxialBlur, n > 4, m.valid.count == n, m.arcLength.count == n, m.psfSigma > 0 else { return 0 }
+        let step = max((m.arcLength[n - 1] - m.arcLength[0]) / Double(n - 1), 1e-6)
+        let halfWindowPx = min(max(parameters.diameterSmoothingHalfWindow, lesionLength / 5), maximumMinimumHalfWindow)
+        let reach = min(Int((halfWindowPx / step).rounded()), index, n - 1 - index)
+        guard reach >= 3 else { return 0 }
+        let raw = Statistics.fillGaps((index - reach...index + reach).map { m.valid[$0] && m.rawDiameter[$0] > 0 ? m.rawDiameter[$0] : .nan })
+        guard raw.allSatisfy({ $0.isFinite }) else { return 0 }
+        // Least-squares quadratic a0 + a1 k + a2 (k² - mean k²) in k = -reach...reach (the
+        // three basis functions are orthogonal on the symmetric window).
+        let meanSquare = Double(reach * (reach + 1)) / 3
+        var sum = 0.0, linear = 0.0, linearNorm = 0.0, quadratic = 0.0, quadraticNorm = 0.0
+        for k in -reach...reach {
+            let value = raw[k + reach], centred = Double(k * k) - meanSquare
+            sum += value
+            linear += Double(k) * value; linearNorm += Double(k * k)
+            quadratic += centred * value; quadraticNorm += centred * centred
+        }
+        guard quadraticNorm > 0, linearNorm > 0 else { return 0 }
+        let count = Double(2 * reach + 1)
+        let a0 = sum / count, a1 = linear / linearNorm, a2 = quadratic / quadraticNorm
+        var residualSquares = 0.0
+        for k in -reach...reach {
+            let e = raw[k + reach] - (a0 + a1 * Double(k) + a2 * (Double(k * k) - meanSquare))
+            residualSquares += e * e
+        }
+        // Standard error of a2; profiles overlap (a strip is 2h long, samples `step` apart), so
+        // about 2h / step neighbouring samples share their noise.
+        let correlated = max(1, 2 * parameters.stripHalfLength / step)
+        let standardError = (residualSquares / max(count - 3, 1) / quadraticNorm * correlated).squareRoot()
+        // Only a curvature clearly above its noise is the lesion's: at the noise minimum of a
+        // normal or mildly narrowed segment the fitted curvature is mostly noise, which would
+        // make every MLD read low (six 120-phantom studies, 0-20 % lesions: MLD −0.010 →
+        // −0.015 mm when always applied).
+        guard a2 > Self.axialBlurCurvatureSignificance * standardError else { return 0 }
+        let curvature = 2 * a2 / (step * step)
+        let axialVariance = m.psfSigma * m.psfSigma + parameters.stripHalfLength * parameters.stripHalfLength / 3
+        return 0.5 * axialVariance * curvature
+    }
+    /// The MLD's curvature (`axialBlurExcess`) is used when above this many standard errors.
+    static let axialBlurCurvatureSignificance = 3.0
 
     /// Smallest percent diameter stenosis of a lesion across a long gap bridge (automatic mode).
     static let longBridgeMinimumPercent = 70.0

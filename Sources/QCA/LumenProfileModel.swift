@@ -398,7 +398,8 @@ public enum LumenFitter {
         public static let all: Free = [.attenuation, .center, .radius, .sigma]
     }
 
-    /// Fits the model. Background level and slope are always free.
+    /// Fits the model. The background level is always free, its slope unless
+    /// `fixedBackgroundSlope` (then it stays at the initial model's).
     /// - Parameters:
     ///   - maxRadius: radius upper bound (px); the fit is reported unconverged beyond it.
     ///   - robustRounds: Tukey reweighting rounds after the first least-squares fit.
@@ -407,10 +408,12 @@ public enum LumenFitter {
     ///     the vessel, ψ its blurred square-root chord profile at a fixed position).
     public static func fit(_ samples: ProfileSamples, initial: LumenModel, free: Free,
                            maxRadius: Double, centerLimit: Double = .infinity, robustRounds: Int = 2,
-                           maxIterations: Int = 40, edgeShape: [Double]? = nil, initialEdgeAmplitude: Double = 0) -> LumenFit? {
+                           maxIterations: Int = 40, edgeShape: [Double]? = nil, initialEdgeAmplitude: Double = 0,
+                           fixedBackgroundSlope: Bool = false) -> LumenFit? {
         let n = samples.count
         if let shape = edgeShape, shape.count != n { return nil }
-        var freeIndices: [Int] = [LumenParameter.background.rawValue, LumenParameter.backgroundSlope.rawValue]
+        var freeIndices: [Int] = [LumenParameter.background.rawValue]
+        if !fixedBackgroundSlope { freeIndices.append(LumenParameter.backgroundSlope.rawValue) }
         if free.contains(.attenuation) { freeIndices.append(LumenParameter.attenuation.rawValue) }
         if free.contains(.center) { freeIndices.append(LumenParameter.center.rawValue) }
         if free.contains(.radius) { freeIndices.append(LumenParameter.radius.rawValue) }
@@ -439,7 +442,7 @@ public enum LumenFitter {
         // Column of each parameter in the Jacobian (-1: fixed).
         var columnOf = [Int](repeating: -1, count: 7)
         for (column, index) in freeIndices.enumerated() { columnOf[index] = column }
-        let cA = columnOf[2], cC = columnOf[3], cR = columnOf[4], cS = columnOf[5], cE = columnOf[6]
+        let cB1 = columnOf[1], cA = columnOf[2], cC = columnOf[3], cR = columnOf[4], cS = columnOf[5], cE = columnOf[6]
 
         func evaluate(_ vector: [Double], withJacobian: Bool, residuals: inout [Double], jacobian: inout [Double]) -> Double {
             var model = LumenModel(vector: vector)
@@ -467,7 +470,7 @@ public enum LumenFitter {
                                             residual[i] = value[i] - predicted
                                             let row = i * p
                                             jac[row] = (1 - t.s) * edge
-                                            jac[row + 1] = d * (1 - t.s) * edge
+                                            if cB1 >= 0 { jac[row + cB1] = d * (1 - t.s) * edge }
                                             if cA >= 0 { jac[row + cA] = -base * t.dA }
                                             if cC >= 0 { jac[row + cC] = -base * t.dC }
                                             if cR >= 0 { jac[row + cR] = -base * t.dR }

@@ -47,7 +47,8 @@ final class PhantomMeasurementTests: XCTestCase {
     }
 
     static func measureMainVessel(seed: UInt64, options: RandomPhantomOptions, local: Bool = false,
-                                  backgroundEdgeMap: Bool = true) throws -> Outcome? {
+                                  backgroundEdgeMap: Bool = true, parameters: QCAParameters = QCAParameters(),
+                                  inspect: ((VesselMeasurement) -> Void)? = nil) throws -> Outcome? {
         let spec = PhantomGenerator.randomSpec(seed: seed, options: options)
         let rendering = try PhantomGenerator.render(spec, threads: 1)
         let truth = rendering.truth
@@ -60,7 +61,7 @@ final class PhantomMeasurementTests: XCTestCase {
             image = normalized.image
             if backgroundEdgeMap { curvature = normalized.curvature }
         }
-        let analyzer = VesselAnalyzer(image: image, threads: 1, backgroundCurvature: curvature)
+        let analyzer = VesselAnalyzer(image: image, parameters: parameters, threads: 1, backgroundCurvature: curvature)
         var points = main.centerline
         if local {
             // The segment a user would mark: 4 mm beyond both lesion ends, inside the image.
@@ -72,7 +73,8 @@ final class PhantomMeasurementTests: XCTestCase {
         }
         let path = VesselPath(id: 0, points: points, startKind: .userPoint, endKind: .userPoint)
         guard let measurement = analyzer.measure(path, estimate: nil) else { return nil }
-        guard let lesion = LesionFinder.segmentLesions(measurement).first else { return nil }
+        inspect?(measurement)
+        guard let lesion = LesionFinder.segmentLesions(measurement, parameters: parameters).first else { return nil }
         let mm = truth.trueMmPerPixel
         let dx = lesion.mldPosition.x - stenosis.location.x, dy = lesion.mldPosition.y - stenosis.location.y
         return Outcome(trueMLDmm: stenosis.mldMm, measuredMLDmm: lesion.minimalLumenDiameter * mm,

@@ -64,3 +64,54 @@ final class TightLesionTests: XCTestCase {
         }
     }
 }
+
+/// The blur along the vessel widens a curved minimum: a profile mixes the cross-sections
+/// within the PSF along the axis, reading about D + ½ σ_a² D'' at the MLD
+/// (`LesionFinder.axialBlurExcess`). Noise-free short tight lesions, measured along the true
+/// centreline with and without the correction.
+final class AxialBlurTests: XCTestCase {
+    /// MLD error (px) of the segment-mode lesion, and the truth's D'' at the MLD (px⁻¹).
+    static func mldError(diameter: Double, percent: Double, lengthMm: Double, blur: Double, seed: UInt64,
+                         parameters: QCAParameters) throws -> Double? {
+        var scenario = PhantomScenario()
+        scenario.size = 256
+        scenario.diameterMm = diameter
+        scenario.stenosisPercent = percent
+        scenario.lesionLengthMm = lengthMm
+        scenario.lesionPosition = 0.5
+        scenario.noise = .none
+        scenario.blurSigmaPx = blur
+        scenario.branches = 0
+        scenario.catheterFrench = nil
+        scenario.background = false
+        let rendering = try PhantomGenerator.render(PhantomGenerator.spec(seed: seed, scenario: scenario), threads: 1)
+        let truth = rendering.truth
+        guard let main = truth.vessels.first, let stenosis = main.stenosis else { return nil }
+        let normalized = BackgroundNormalization.normalizeWithCurvature(
+            PhantomMeasurementTests.image(from: rendering), vesselMask: PhantomMeasurementTests.truthMask(truth))
+        let analyzer = VesselAnalyzer(image: normalized.image, parameters: parameters, threads: 1, backgroundCurvature: nil)
+        let margin = 4 / truth.trueMmPerPixel
+        let points = zip(main.centerline, main.arcLengthPx).filter { p, s in
+            s >= stenosis.startArcLengthPx - margin && s <= stenosis.endArcLengthPx + margin
+                && p.x >= 3 && p.y >= 3 && p.x <= Double(truth.width - 4) && p.y <= Double(truth.height - 4)
+        }.map(\.0)
+        let path = VesselPath(id: 0, points: points, startKind: .userPoint, endKind: .userPoint)
+        guard let measurement = analyzer.measure(path, estimate: nil),
+              let lesion = LesionFinder.segmentLesions(measurement, parameters: parameters).first else { return nil }
+        return lesion.minimalLumenDiameter - stenosis.mldPx
+    }
+
+    func testShortTightLesionsAreNotReadWideByTheAxialBlur() throws {
+        var uncorrected = QCAParameters()
+        uncorrected.correctAxialBlur = false
+        for (diameter, percent, length, blur) in [(2.7, 77.0, 5.4, 1.2), (3.0, 65.0, 5.0, 1.5), (2.2, 70.0, 4.0, 1.0)] {
+            let before = try XCTUnwrap(Self.mldError(diameter: diameter, percent: percent, lengthMm: length, blur: blur, seed: 3,
+                                                     parameters: uncorrected))
+            let after = try XCTUnwrap(Self.mldError(diameter: diameter, percent: percent, lengthMm: length, blur: blur, seed: 3,
+                                                    parameters: QCAParameters()))
+            // Measured: +0.22, +0.32, +0.20 px uncorrected; +0.048, +0.042, +0.026 px corrected.
+            XCTAssertGreaterThan(before, 0.15, "\(diameter) mm, \(percent) %: the widening this corrects")
+            XCTAssertLessThan(abs(after), 0.08, "\(diameter) mm, \(percent) %: before \(before), after \(after) px")
+        }
+    }
+}

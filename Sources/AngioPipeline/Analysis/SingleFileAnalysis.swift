@@ -398,6 +398,9 @@ public enum SingleFileAnalysis {
                                       message: "\(fileName): no vessel path between the --segment points (\(segment.start.x), \(segment.start.y)) and (\(segment.end.x), \(segment.end.y))")
             }
             let path = VesselPath(id: 0, points: route, startKind: .userPoint, endKind: .userPoint)
+            if debugDirectory != nil {
+                debugNotes.append("segment route " + route.map { String(format: "(%.1f,%.1f)", $0.x, $0.y) }.joined(separator: " "))
+            }
             guard let measurement = analyzer.measure(path, estimate: estimate), measurement.valid.contains(true) else {
                 throw AnalysisFailure(code: "segmentNotFound",
                                       message: "\(fileName): the path between the --segment points is too short or shows no measurable vessel")
@@ -439,6 +442,10 @@ public enum SingleFileAnalysis {
         let calibration = CalibrationResolver.resolve(inputs)
         warnings.append(contentsOf: calibration.warnings)
         if let directory = debugDirectory {
+            // The image as measured (background divided out), as raw little-endian Float32.
+            let normalizedData = analyzer.image.pixels.withUnsafeBufferPointer { Data(buffer: $0) }
+            try? normalizedData.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(
+                "\(fileName).normalized.\(analyzer.image.width)x\(analyzer.image.height).f32")))
             writeDebugFiles(directory: directory, fileName: fileName, measurements: measurements, graph: graph,
                             paths: paths, notes: debugNotes + ["psf sigma \(estimate.psfSigma)"])
         }
