@@ -247,7 +247,9 @@ public enum LesionFinder {
     /// wide lumen, or the area, for a narrow one: (D²)'' = 2 D D'' where D' = 0), with
     /// σ_a² = σ_PSF² + h²/3 (h the strip's half-length). D'' is the curvature of the least-
     /// squares quadratic through the raw diameters within max(base window, L95 / 5) of the
-    /// MLD (no less than 0). A short tight lesion has the largest: 77 % over 5.4 mm of a 2.7 mm
+    /// MLD, used only when above `axialBlurCurvatureSignificance` standard errors (0 otherwise;
+    /// the caller never removes more than half the MLD). A short tight lesion has the largest:
+    /// 77 % over 5.4 mm of a 2.7 mm
     /// artery (study seed 4013, noise-free) read its MLD +0.28 px wide; ½ σ_a² D'' = 0.17 px.
     static func axialBlurExcess(_ m: VesselMeasurement, at index: Int, lesionLength: Double, parameters: QCAParameters) -> Double {
         let n = m.rawDiameter.count

@@ -21,27 +21,34 @@ final class TightLesionTests: XCTestCase {
                     scenario.stenosisPercent = 85
                     scenario.noise = PhantomNoise(photonsPerPixel: 4000)
                     let rendering = try PhantomGenerator.render(PhantomGenerator.spec(seed: seed, scenario: scenario), threads: 1)
-                    let truth = rendering.truth
-                    guard let main = truth.vessels.first, let stenosis = main.stenosis else { continue }
-                    let normalized = BackgroundNormalization.normalizeWithCurvature(
-                        PhantomMeasurementTests.image(from: rendering), vesselMask: PhantomMeasurementTests.truthMask(truth))
-                    // No background-edge map: it flags most of these lesions (bone and diaphragm
-                    // edges near a truth-mask normalisation), where the refit is not applied.
-                    let analyzer = VesselAnalyzer(image: normalized.image, parameters: parameters, threads: 1,
-                                                  backgroundCurvature: nil)
-                    let margin = 4 / truth.trueMmPerPixel
-                    let points = zip(main.centerline, main.arcLengthPx).filter { p, s in
-                        s >= stenosis.startArcLengthPx - margin && s <= stenosis.endArcLengthPx + margin
-                            && p.x >= 3 && p.y >= 3 && p.x <= Double(truth.width - 4) && p.y <= Double(truth.height - 4)
-                    }.map(\.0)
-                    let path = VesselPath(id: 0, points: points, startKind: .userPoint, endKind: .userPoint)
-                    guard let measurement = analyzer.measure(path, estimate: nil),
-                          let lesion = LesionFinder.segmentLesions(measurement).first else { continue }
-                    errors.append(lesion.minimalLumenDiameter * truth.trueMmPerPixel - stenosis.mldMm)
+                    guard let (lesion, stenosis) = lesionAlongTruth(rendering, parameters: parameters) else { continue }
+                    errors.append(lesion.minimalLumenDiameter * rendering.truth.trueMmPerPixel - stenosis.mldMm)
                 }
             }
         }
         return errors
+    }
+
+    /// The segment-mode lesion of the main vessel measured along its true centreline (4 mm
+    /// beyond the lesion's ends), on the image normalised with a truth mask, and its truth.
+    /// No background-edge map: it flags most of these lesions (bone and diaphragm edges near a
+    /// truth-mask normalisation), where the narrow-lumen refit is not applied.
+    static func lesionAlongTruth(_ rendering: PhantomRendering, parameters: QCAParameters)
+        -> (lesion: Lesion, stenosis: PhantomStenosisTruth)? {
+        let truth = rendering.truth
+        guard let main = truth.vessels.first, let stenosis = main.stenosis else { return nil }
+        let normalized = BackgroundNormalization.normalizeWithCurvature(
+            PhantomMeasurementTests.image(from: rendering), vesselMask: PhantomMeasurementTests.truthMask(truth))
+        let analyzer = VesselAnalyzer(image: normalized.image, parameters: parameters, threads: 1, backgroundCurvature: nil)
+        let margin = 4 / truth.trueMmPerPixel
+        let points = zip(main.centerline, main.arcLengthPx).filter { p, s in
+            s >= stenosis.startArcLengthPx - margin && s <= stenosis.endArcLengthPx + margin
+                && p.x >= 3 && p.y >= 3 && p.x <= Double(truth.width - 4) && p.y <= Double(truth.height - 4)
+        }.map(\.0)
+        let path = VesselPath(id: 0, points: points, startKind: .userPoint, endKind: .userPoint)
+        guard let measurement = analyzer.measure(path, estimate: nil),
+              let lesion = LesionFinder.segmentLesions(measurement, parameters: parameters).first else { return nil }
+        return (lesion, stenosis)
     }
 
     func testFixedCentreRemovesMostOfTheNoiseBiasOfTightLesions() throws {
@@ -85,19 +92,7 @@ final class AxialBlurTests: XCTestCase {
         scenario.catheterFrench = nil
         scenario.background = false
         let rendering = try PhantomGenerator.render(PhantomGenerator.spec(seed: seed, scenario: scenario), threads: 1)
-        let truth = rendering.truth
-        guard let main = truth.vessels.first, let stenosis = main.stenosis else { return nil }
-        let normalized = BackgroundNormalization.normalizeWithCurvature(
-            PhantomMeasurementTests.image(from: rendering), vesselMask: PhantomMeasurementTests.truthMask(truth))
-        let analyzer = VesselAnalyzer(image: normalized.image, parameters: parameters, threads: 1, backgroundCurvature: nil)
-        let margin = 4 / truth.trueMmPerPixel
-        let points = zip(main.centerline, main.arcLengthPx).filter { p, s in
-            s >= stenosis.startArcLengthPx - margin && s <= stenosis.endArcLengthPx + margin
-                && p.x >= 3 && p.y >= 3 && p.x <= Double(truth.width - 4) && p.y <= Double(truth.height - 4)
-        }.map(\.0)
-        let path = VesselPath(id: 0, points: points, startKind: .userPoint, endKind: .userPoint)
-        guard let measurement = analyzer.measure(path, estimate: nil),
-              let lesion = LesionFinder.segmentLesions(measurement, parameters: parameters).first else { return nil }
+        guard let (lesion, stenosis) = TightLesionTests.lesionAlongTruth(rendering, parameters: parameters) else { return nil }
         return lesion.minimalLumenDiameter - stenosis.mldPx
     }
 
